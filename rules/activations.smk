@@ -1,0 +1,20 @@
+rule extract_activations:
+    input:
+        dataset=lambda wildcards: dataset_files(wildcards.dataset),
+        model=model_input,
+    output:
+        directory("results/activations/{model}/{dataset}"),
+    params:
+        model=model_spec,
+        extraction=config.get("extraction", {}),
+        context_tokens=lambda wildcards: DATASETS[wildcards.dataset].get("context_tokens", 128),
+    log:
+        "results/logs/extract_activations/{model}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        gpu=extraction_gpus,
+    script:
+        "../scripts/extract_activations.py"

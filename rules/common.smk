@@ -1,0 +1,63 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from sparseprobe.config import families, ladder_model_dir, selected_models
+
+MODELS = selected_models(config)
+FAMILIES = families(MODELS)
+DATASETS = config["datasets"]
+LADDER = config.get("ladder") or {}
+
+
+wildcard_constraints:
+    model="|".join(MODELS) or "NONE",
+    dataset="|".join(DATASETS),
+    layer=r"\d+",
+
+
+def model_spec(wildcards):
+    return MODELS[wildcards.model].to_dict()
+
+
+def model_input(wildcards):
+    """A ladder rung's trained directory (built by the DAG); nothing for other models."""
+    spec = MODELS[wildcards.model]
+    return [ladder_model_dir(spec.name)] if spec.source_kind == "ladder" else []
+
+
+def dataset_files(dataset):
+    return expand(
+        "results/datasets/{dataset}/{file}",
+        dataset=dataset,
+        file=["examples.parquet", "labels.parquet", "meta.json"],
+    )
+
+
+def probe_files(model):
+    return [
+        f"results/probes/{model}/{dataset}/layer_{layer}.parquet"
+        for dataset in DATASETS
+        for layer in MODELS[model].probed_layers
+    ]
+
+
+def extraction_gpus(wildcards):
+    device = config.get("extraction", {}).get("device", "auto")
+    return 1 if str(device).startswith("cuda") else 0
+
+
+def all_targets():
+    """Per-model summaries of every selected model; family-level tables and plots only for
+    families with at least two selected models (so re-running one model touches nothing else)."""
+    targets = [f"results/summaries/models/{model}/best_layers.parquet" for model in MODELS]
+    for family, members in FAMILIES.items():
+        if len(members) >= 2:
+            targets.append(f"results/summaries/scaling/{family}.parquet")
+            targets += expand(
+                "results/plots/{family}/f1_vs_k__{dataset}.png",
+                family=family,
+                dataset=DATASETS,
+            )
+    return targets

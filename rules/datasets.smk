@@ -1,0 +1,24 @@
+DATASET_SOURCE = {"natural_language": "django", "compound_words": "sae_probes"}
+
+
+rule build_dataset:
+    input:
+        lambda wildcards: "resources/sources/{}.whl".format(
+            DATASET_SOURCE[DATASETS[wildcards.dataset]["builder"]]
+        ),
+    output:
+        examples="results/datasets/{dataset}/examples.parquet",
+        labels="results/datasets/{dataset}/labels.parquet",
+        meta="results/datasets/{dataset}/meta.json",
+    params:
+        spec=lambda wildcards: DATASETS[wildcards.dataset],
+        seed=config["seed"],
+        test_fraction=config["split"]["test_fraction"],
+    log:
+        "results/logs/build_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/build_dataset/{dataset}.tsv"
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/build_dataset.py"

@@ -1,0 +1,57 @@
+rule ladder_corpus:
+    input:
+        datasets=[dataset_files(dataset) for dataset in DATASETS],
+        sae_probes="resources/sources/sae_probes.whl",
+        django="resources/sources/django.whl",
+    output:
+        "results/ladder/corpus.parquet",
+    params:
+        dataset_dirs=expand("results/datasets/{dataset}", dataset=DATASETS),
+        corpus=LADDER.get("corpus", {}),
+        seed=config["seed"],
+    log:
+        "results/logs/ladder/corpus.log",
+    benchmark:
+        "results/benchmarks/ladder/corpus.tsv"
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/ladder_corpus.py"
+
+
+rule ladder_tokenizer:
+    input:
+        "results/ladder/corpus.parquet",
+    output:
+        tokenizer=directory("results/ladder/tokenizer"),
+        stream="results/ladder/tokens.npy",
+    params:
+        vocab_size=LADDER.get("vocab_size"),
+    log:
+        "results/logs/ladder/tokenizer.log",
+    benchmark:
+        "results/benchmarks/ladder/tokenizer.tsv"
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/ladder_tokenizer.py"
+
+
+rule ladder_train:
+    input:
+        tokenizer="results/ladder/tokenizer",
+        stream="results/ladder/tokens.npy",
+    output:
+        directory(ladder_model_dir("{rung}")),
+    params:
+        rung=lambda wildcards: {"name": wildcards.rung, **LADDER["rungs"][wildcards.rung]},
+        training=LADDER.get("training", {}),
+    log:
+        "results/logs/ladder/train_{rung}.log",
+    benchmark:
+        "results/benchmarks/ladder/train_{rung}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/ladder_train.py"

@@ -1,0 +1,17 @@
+import _bootstrap  # noqa: F401
+from pathlib import Path
+
+from sparseprobe.datasets.builders import BUILDERS
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]) as log:
+    spec = dict(snakemake.params.spec)
+    builder = BUILDERS[spec.pop("builder")]
+    spec.pop("context_tokens", None)  # used by extraction, not by the dataset
+    dataset = builder(
+        Path(snakemake.input[0]), Path(snakemake.output.meta).parent,
+        test_fraction=snakemake.params.test_fraction, seed=snakemake.params.seed,
+        name=snakemake.wildcards.dataset, **spec,
+    )
+    log.info("%s: %d examples, %d features, fingerprint %s", dataset.name,
+             dataset.examples.height, len(dataset.features), dataset.fingerprint)

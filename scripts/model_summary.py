@@ -1,0 +1,6 @@
+import _bootstrap  # noqa: F401
+from sparseprobe.summaries import write_model_summary
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]):
+    write_model_summary(snakemake.input, snakemake.output.probes, snakemake.output.best_layers)

@@ -1,0 +1,19 @@
+import _bootstrap  # noqa: F401
+from pathlib import Path
+
+from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.probing import ProbeSettings, probe_layer
+from sparseprobe.results import write_results
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]) as log:
+    probing = dict(snakemake.params.probing)
+    settings = ProbeSettings(
+        k_grid=tuple(probing.pop("k", ProbeSettings.k_grid)), seed=snakemake.params.seed, **probing
+    )
+    dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
+    frame = probe_layer(dataset, Path(snakemake.input.activations), int(snakemake.wildcards.layer),
+                        settings)
+    write_results(frame, Path(snakemake.output[0]))
+    unconverged = frame.filter(~frame["converged"]).height
+    log.info("%d probes written; %d did not converge", frame.height, unconverged)

@@ -1,0 +1,118 @@
+"""Typed views of the validated workflow config (config/config.yaml, config/schema.yaml).
+
+The Snakefile validates the raw config against the JSON schema; these functions turn the
+validated dict into the frozen dataclasses the stages take. Importing this module is cheap
+(no torch), so the Snakefile uses it to plan the DAG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparseprobe.errors import SparseProbeError
+
+
+class ConfigError(SparseProbeError):
+    """The config is valid against the schema but inconsistent (e.g. an unknown model name)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One declared model. ``n_layers``/``d_mlp`` are checked against the loaded weights."""
+
+    name: str
+    family: str
+    source_kind: str  # "hub" | "local" | "ladder"
+    source: str  # hub id, or a directory
+    revision: str | None = None
+    n_layers: int | None = None
+    d_mlp: int | None = None
+    layers: tuple[int, ...] | None = None  # None: every layer
+    batch_size: int = 32
+    dtype: str = "float32"
+    prepend_bos: bool = True
+
+    @property
+    def local(self) -> bool:
+        return self.source_kind in ("local", "ladder")
+
+    @property
+    def probed_layers(self) -> list[int]:
+        if self.layers is not None:
+            return sorted(self.layers)
+        if self.n_layers is None:
+            raise ConfigError(f"model '{self.name}': n_layers is unknown")
+        return list(range(self.n_layers))
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelSpec":
+        data = dict(data)
+        if data.get("layers") is not None:
+            data["layers"] = tuple(data["layers"])
+        return cls(**data)
+
+
+LADDER_DIR = "results/ladder/models"
+
+
+def ladder_model_dir(rung: str) -> str:
+    """Where the workflow saves a trained ladder rung."""
+    return f"{LADDER_DIR}/{rung}"
+
+
+def model_specs(config: dict) -> dict[str, ModelSpec]:
+    """Every model the config declares: ladder rungs first, then the model catalogue."""
+    specs: dict[str, ModelSpec] = {}
+    ladder = config.get("ladder") or {}
+    for rung, shape in (ladder.get("rungs") or {}).items():
+        specs[rung] = ModelSpec(
+            name=rung, family=ladder.get("family", "ladder"), source_kind="ladder",
+            source=ladder_model_dir(rung), n_layers=shape["n_layers"],
+            d_mlp=shape.get("d_mlp", 4 * shape["d_model"]),
+        )
+    for name, entry in (config.get("model_catalog") or {}).items():
+        if name in specs:
+            raise ConfigError(f"model_catalog.{name}: the name is already a ladder rung")
+        kind = "hub" if "hub" in entry else "local"
+        layers = tuple(entry["layers"]) if entry.get("layers") else None
+        if layers and max(layers) >= entry["n_layers"]:
+            raise ConfigError(
+                f"model_catalog.{name}.layers: {max(layers)} >= n_layers {entry['n_layers']}"
+            )
+        specs[name] = ModelSpec(
+            name=name, family=entry["family"], source_kind=kind, source=str(entry[kind]),
+            revision=entry.get("revision"), n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"),
+            layers=layers, batch_size=entry.get("batch_size", 32),
+            dtype=entry.get("dtype", "float32"), prepend_bos=entry.get("prepend_bos", True),
+        )
+    return specs
+
+
+def selected_models(config: dict) -> dict[str, ModelSpec]:
+    """The models named in ``config['models']``, in that order; unknown names are an error."""
+    specs = model_specs(config)
+    unknown = [name for name in config["models"] if name not in specs]
+    if unknown:
+        raise ConfigError(
+            f"models: {unknown} not declared in ladder.rungs or model_catalog "
+            f"(declared: {sorted(specs)})"
+        )
+    return {name: specs[name] for name in config["models"]}
+
+
+def families(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
+    """Model names per family, in config order."""
+    out: dict[str, list[str]] = {}
+    for spec in specs.values():
+        out.setdefault(spec.family, []).append(spec.name)
+    return out
+
+
+def resolve(path: str | Path, base: Path) -> str:
+    """A config path made absolute against ``base`` (the workflow's working directory)."""
+    path = Path(path)
+    return str(path if path.is_absolute() else base / path)

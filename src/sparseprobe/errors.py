@@ -1,0 +1,25 @@
+"""Exception types. Each names the file, key or column at fault and what was expected."""
+
+
+class SparseProbeError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SourceError(SparseProbeError):
+    """A pinned source could not be fetched or does not match its checksum."""
+
+
+class DatasetError(SparseProbeError):
+    """A feature dataset is malformed (missing column, empty, single-class feature...)."""
+
+
+class ModelLoadError(SparseProbeError):
+    """A model could not be loaded or does not match its declared shape."""
+
+
+class ActivationStoreError(SparseProbeError):
+    """An activation store is missing, incomplete or does not match its dataset."""
+
+
+class ProbeError(SparseProbeError):
+    """A probe could not be fitted or its inputs are inconsistent."""

