@@ -11,6 +11,7 @@ with logged(snakemake.log[0]) as log:
         sae_probes_wheel=Path(snakemake.input.sae_probes), django_wheel=Path(snakemake.input.django),
         background_sae_probes=corpus.get("background_sae_probes", []),
         background_languages=corpus.get("background_languages", []),
+        background_chars=corpus.get("background_chars", 1_000_000),
         seed=snakemake.params.seed,
     )
     log.info("corpus: %d documents, %d characters", frame.height, frame["text"].str.len_chars().sum())

@@ -1,8 +1,9 @@
 """The ladder's training corpus, built offline from the pinned sources.
 
 Documents: the train-split texts of every feature dataset of the run (never a test example),
-plus background text (sae-probes sets that no dataset probes, Django catalogues of languages
-other than the probed ones). Shuffled once with a seed so every rung sees one order.
+plus background text: a seeded sample of about ``background_chars`` characters of sae-probes
+sets that no dataset probes, and the Django catalogues of languages other than the probed ones.
+Shuffled once with a seed so every rung sees one order.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def build_corpus(
     django_wheel: Path,
     background_sae_probes: list[str],
     background_languages: list[str],
+    background_chars: int,
     seed: int,
 ) -> pl.DataFrame:
     """Write ``out_path`` (Parquet, columns ``text`` and ``origin``) and return it.
@@ -48,10 +50,18 @@ def build_corpus(
             f"ladder.corpus.background_languages {leaking} are probed by a dataset; "
             "their test texts would enter the training corpus"
         )
+    background: list[tuple[str, str]] = []
     with open_wheel(sae_probes_wheel) as wheel:
         for stem in background_sae_probes:
             prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls()
-            documents += [(f"sae_probes:{stem}", p) for p in prompts.unique(maintain_order=True)]
+            background += [(f"sae_probes:{stem}", p) for p in prompts.unique(maintain_order=True)]
+    random.Random(f"{seed}:background").shuffle(background)
+    budget = background_chars
+    for origin, text in background:
+        if budget <= 0:
+            break
+        documents.append((origin, text[:budget]))
+        budget -= len(text)
     with open_wheel(django_wheel) as wheel:
         for language in background_languages:
             rng = random.Random(f"{seed}:background:{language}")

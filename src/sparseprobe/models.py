@@ -58,8 +58,8 @@ def load_model(spec: ModelSpec, device: str = "auto") -> LoadedModel:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
         hint = " (HF_HUB_OFFLINE=1: hub ids cannot be fetched)" if offline and not spec.local else ""
         raise ModelLoadError(
-            f"model '{spec.name}': cannot load {spec.source_kind} source '{spec.source}'"
-            f"{'@' + spec.revision if spec.revision else ''}{hint}: {exc}"
+            f"model '{spec.name}': cannot load {spec.source_kind} source '{spec.source}"
+            f"{'@' + spec.revision if spec.revision else ''}'{hint}: {exc}"
         ) from exc
     bridge.eval()
     n_layers, d_mlp = int(bridge.cfg.n_layers), int(bridge.cfg.d_mlp)

@@ -177,6 +177,11 @@ def write_feature_dataset(
     """Validate and write a dataset directory; returns it as loaded."""
     if aggregation not in AGGREGATIONS:
         raise DatasetError(f"dataset '{name}': aggregation '{aggregation}' not in {AGGREGATIONS}")
+    for table, frame, schema in (("examples", examples, EXAMPLE_SCHEMA),
+                                 ("labels", labels, LABEL_SCHEMA)):
+        missing = [col for col in schema if col not in frame.columns]
+        if missing:
+            raise DatasetError(f"dataset '{name}': {table} table has no column '{missing[0]}'")
     examples = examples.select(list(EXAMPLE_SCHEMA)).cast(EXAMPLE_SCHEMA)
     labels = labels.select(list(LABEL_SCHEMA)).cast(LABEL_SCHEMA)
     validate_tables(name, examples, labels)

@@ -1,0 +1,103 @@
+import polars as pl
+import pytest
+
+from sparseprobe.datasets import assign_split, load_feature_dataset, write_feature_dataset
+from sparseprobe.datasets.catalogs import clean_message, parse_po
+from sparseprobe.errors import DatasetError
+
+
+def _tables(n=40, positives=None):
+    texts = [f"example number {i} ends here" for i in range(n)]
+    labels = positives if positives is not None else [i % 4 == 0 for i in range(n)]
+    strata = ["pos" if y else "neg" for y in labels]
+    examples = pl.DataFrame({
+        "example_id": list(range(n)),
+        "document_id": [f"d{i}" for i in range(n)],
+        "text": texts,
+        "span_start": [0] * n,
+        "span_end": [len(t) for t in texts],
+        "stratum": strata,
+        "split": assign_split(strata, [f"d{i}" for i in range(n)], 0.3, seed=7),
+    })
+    labels = pl.DataFrame({"feature": ["f"] * n, "example_id": list(range(n)), "label": labels})
+    return examples, labels
+
+
+def test_round_trip_and_fingerprint(tmp_path):
+    examples, labels = _tables()
+    written = write_feature_dataset(tmp_path / "ds", name="ds", category="toy", aggregation="mean",
+                                    examples=examples, labels=labels, meta={})
+    loaded = load_feature_dataset(tmp_path / "ds")
+    assert loaded.fingerprint == written.fingerprint
+    assert loaded.features == ["f"]
+    table = loaded.feature_table("f")
+    assert table.columns == ["example_id", "label", "split"]
+    again = write_feature_dataset(tmp_path / "ds2", name="ds", category="toy", aggregation="mean",
+                                  examples=examples, labels=labels, meta={})
+    assert again.fingerprint == written.fingerprint
+    flipped = labels.with_columns(pl.col("label").not_())
+    other = write_feature_dataset(tmp_path / "ds3", name="ds", category="toy", aggregation="mean",
+                                  examples=examples, labels=flipped, meta={})
+    assert other.fingerprint != written.fingerprint
+
+
+def test_split_is_stratified_seeded_and_70_30():
+    strata = ["a"] * 70 + ["b"] * 30
+    groups = [str(i) for i in range(100)]
+    first = assign_split(strata, groups, 0.3, seed=42)
+    assert first == assign_split(strata, groups, 0.3, seed=42)
+    assert first != assign_split(strata, groups, 0.3, seed=43)
+    assert first.count("test") == 30
+    assert sum(1 for s, sp in zip(strata, first) if s == "b" and sp == "test") == 9
+
+
+def test_grouped_split_keeps_documents_together():
+    strata = ["a", "b"] * 60
+    groups = [str(i // 3) for i in range(120)]
+    split = assign_split(strata, groups, 0.3, seed=1)
+    sides = {}
+    for group, side in zip(groups, split):
+        sides.setdefault(group, set()).add(side)
+    assert all(len(s) == 1 for s in sides.values())
+    assert 0.2 < split.count("test") / 120 < 0.45
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda e, l: (e.drop("text"), l), "no column 'text'"),
+        (lambda e, l: (e, l.with_columns(pl.lit(True).alias("label"))), "single class"),
+        (lambda e, l: (e.with_columns(pl.lit(999, pl.Int64).alias("span_end")), l), "outside its text"),
+        (lambda e, l: (e.with_columns(pl.lit("dev").alias("split")), l), "'train' or 'test'"),
+    ],
+)
+def test_bad_tables_are_rejected_with_a_named_error(tmp_path, mutate, message):
+    examples, labels = _tables()
+    examples, labels = mutate(examples, labels)
+    with pytest.raises(DatasetError, match=message):
+        write_feature_dataset(tmp_path / "bad", name="bad", category="toy", aggregation="mean",
+                              examples=examples, labels=labels, meta={})
+    assert not (tmp_path / "bad" / "meta.json").exists()
+
+
+def test_missing_dataset_file_names_the_file(tmp_path):
+    with pytest.raises(DatasetError, match="examples.parquet"):
+        load_feature_dataset(tmp_path)
+
+
+def test_po_parser_and_cleaning():
+    po = '\n'.join([
+        'msgid ""', 'msgstr ""', '"Language: fr\\n"', '',
+        'msgid "Save and continue"', 'msgstr "Enregistrer et continuer"', '',
+        '#, fuzzy', 'msgid "Old"', 'msgstr "Vieux"', '',
+        'msgid "%(count)s item"', 'msgid_plural "%(count)s items"',
+        'msgstr[0] "%(count)s élément"', 'msgstr[1] "%(count)s éléments"', '',
+        'msgid ""', '"multi "', '"line"', 'msgstr ""', '"sur plusieurs "', '"lignes"',
+    ])
+    pairs = parse_po(po)
+    assert pairs == [
+        ("Save and continue", "Enregistrer et continuer"),
+        ("%(count)s item", "%(count)s élément"),
+        ("multi line", "sur plusieurs lignes"),
+    ]
+    assert clean_message("%(count)s élément <b>{x}</b>") == "élément"

@@ -1,0 +1,114 @@
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from sparseprobe.errors import ProbeError
+from sparseprobe.probing import (
+    FeatureData,
+    ProbeSettings,
+    heuristic_sweep,
+    probe_metrics,
+    rank_mean_difference,
+    scale_by_train_std,
+)
+from sparseprobe.results import RESULT_SCHEMA, check_schema, read_results, to_frame, write_results
+
+SETTINGS = ProbeSettings(k_grid=(1, 2, 4, 8, 16, 256))
+
+
+def planted(n=600, d=128, neuron=37, shift=3.0, seed=0, shuffle=False):
+    """GELU of Gaussian noise with a mean shift on one neuron for the positives."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    pre = rng.normal(size=(n, d))
+    pre[y, neuron] += shift
+    x = pre * 0.5 * (1 + np.tanh(0.79788456 * (pre + 0.044715 * pre**3)))
+    if shuffle:
+        y = rng.permutation(y)
+    cut = int(0.7 * n)
+    return FeatureData("planted", x[:cut], y[:cut], x[cut:], y[cut:])
+
+
+def test_planted_single_neuron_is_found_at_k1():
+    rows = heuristic_sweep(planted(), SETTINGS)
+    k1 = next(r for r in rows if r["method"] == "mean_diff" and r["k"] == 1)
+    assert k1["neurons"] == [37]
+    assert k1["f1"] > 0.9
+    assert all(r["converged"] for r in rows)
+    ks = [r["k"] for r in rows if r["method"] == "mean_diff"]
+    assert ks == [1, 2, 4, 8, 16, 128]  # 256 capped at d_mlp = 128
+    dense = next(r for r in rows if r["method"] == "dense")
+    assert dense["k"] == 128 and len(dense["coefficients"]) == 128
+
+
+def test_label_shuffled_feature_stays_near_chance():
+    rows = heuristic_sweep(planted(shuffle=True, n=1200), SETTINGS)
+    for row in rows:
+        assert 0.35 < row["roc_auc"] < 0.65
+        assert abs(row["mcc"]) < 0.2
+
+
+def test_ranking_uses_train_split_only():
+    data = planted()
+    poisoned = FeatureData("p", data.x_train, data.y_train, data.x_test * 0 + 5.0, data.y_test)
+    a = heuristic_sweep(data, SETTINGS)
+    b = heuristic_sweep(poisoned, SETTINGS)
+    assert [r["neurons"] for r in a] == [r["neurons"] for r in b]
+
+
+def test_scaling_is_by_train_std_without_centering():
+    rng = np.random.default_rng(1)
+    train, test = rng.normal(3, 2, size=(50, 4)), rng.normal(3, 2, size=(20, 4))
+    train[:, 3] = 1.0  # dead neuron: divided by 1
+    s_train, s_test = scale_by_train_std(train, test, 10.0)
+    np.testing.assert_allclose(s_train[:, :3].std(0), 0.1)
+    np.testing.assert_allclose(s_test[:, 0], test[:, 0] / (10 * train[:, 0].std()))
+    assert (s_train[:, 3] == 1.0).all()
+
+
+def test_rank_is_deterministic_with_ties():
+    x = np.zeros((4, 5))
+    x[:2, [1, 3]] = 1.0
+    y = np.array([True, True, False, False])
+    assert rank_mean_difference(x, y)[:2].tolist() == [1, 3]
+
+
+def test_metrics_use_scores_for_auc():
+    y = np.array([True, False, True, False, True])
+    scores = np.array([2.0, -1.0, -0.5, -2.0, 0.1])
+    m = probe_metrics(y, scores > 0, scores)
+    assert m["f1"] == pytest.approx(f1_score(y, scores > 0))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, scores))
+    assert m["roc_auc"] == 1.0 and m["recall"] < 1.0  # AUC sees the ranking, F1 the threshold
+
+
+def test_single_class_split_is_an_error():
+    data = planted()
+    bad = FeatureData("bad", data.x_train, data.y_train, data.x_test, np.zeros_like(data.y_test))
+    with pytest.raises(ProbeError, match="test split has a single class"):
+        heuristic_sweep(bad, SETTINGS)
+
+
+def _row(**overrides):
+    row = {col: None for col in RESULT_SCHEMA}
+    row.update(model="m", family="f", n_parameters=10, n_layers=2, d_mlp=8, dataset="d",
+               hook="blocks.0.mlp.hook_post", aggregation="mean", layer=0, feature="x",
+               method="mean_diff", k=1, neurons=[3], coefficients=[0.5], intercept=0.1,
+               n_train=7, n_test=3, n_train_positive=2, n_test_positive=1, f1=1.0,
+               precision=1.0, recall=1.0, accuracy=1.0, balanced_accuracy=1.0, mcc=1.0,
+               roc_auc=1.0, pr_auc=1.0, converged=True, n_iter=5, fit_seconds=0.01, seed=42)
+    row.update(overrides)
+    return row
+
+
+def test_result_schema_round_trip_and_errors(tmp_path):
+    frame = to_frame([_row(), _row(k=2, neurons=[3, 1], coefficients=[0.5, -0.2])])
+    write_results(frame, tmp_path / "r.parquet")
+    back = read_results([tmp_path / "r.parquet"])
+    assert back.schema == frame.schema and back.height == 2
+    frame.drop("mcc").write_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ProbeError, match="'mcc' is missing"):
+        read_results([tmp_path / "bad.parquet"])
+    with pytest.raises(ProbeError, match="'k' is Int64"):
+        check_schema(frame.with_columns(pl.col("k").cast(pl.Int64)), "x")
