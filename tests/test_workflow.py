@@ -1,0 +1,146 @@
+"""End to end: the real Snakefile on a tiny config (two tiny ladder models, two datasets)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from sources_fixture import django_wheel, sae_probes_wheel
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.workflow
+
+
+def tiny_config(sources: dict) -> dict:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["sources"] = sources
+    config["datasets"] = {
+        "languages": {"builder": "natural_language", "languages": ["en", "fr", "de"],
+                      "examples_per_language": 16, "chars_per_example": 80,
+                      "aggregation": "mean", "context_tokens": 32},
+        "compounds": {"builder": "compound_words", "features": ["high-school", "credit-card"],
+                      "examples_per_feature": 60, "aggregation": "last", "context_tokens": 16},
+    }
+    config["ladder"].update(
+        vocab_size=300,
+        corpus={"background_sae_probes": ["161_agnews_0"], "background_languages": ["ca"],
+                "background_chars": 20000},
+        training={"context_length": 32, "tokens": 3000, "batch_size": 4, "learning_rate": 0.003,
+                  "warmup_fraction": 0.1, "weight_decay": 0.01, "seed": 0},
+        rungs={"tiny-1": {"d_model": 16, "n_layers": 1, "n_heads": 2},
+               "tiny-2": {"d_model": 16, "n_layers": 2, "n_heads": 2}},
+    )
+    config["models"] = ["tiny-1", "tiny-2"]
+    config["probing"]["k"] = [1, 2, 4, 16]
+    return config
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    for item in ("Snakefile", "rules", "scripts", "src", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    wheels = work / "resources" / "sources"
+    wheels.mkdir(parents=True)
+    sources = {
+        "django": {"package": "django", "version": "0", "sha256":
+                   django_wheel(wheels / "django.whl")},
+        "sae_probes": {"package": "sae-probes", "version": "0", "sha256":
+                       sae_probes_wheel(wheels / "sae_probes.whl")},
+    }
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(sources)))
+    return work
+
+
+def snakemake(work: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def mtimes(work: Path, pattern: str) -> dict[str, float]:
+    return {str(p.relative_to(work)): p.stat().st_mtime_ns for p in work.glob(pattern)}
+
+
+@pytest.fixture(scope="module")
+def completed(workdir: Path) -> Path:
+    snakemake(workdir)
+    return workdir
+
+
+def test_full_run_outputs(completed: Path):
+    work = completed
+    for model, layers in (("tiny-1", 1), ("tiny-2", 2)):
+        for dataset in ("languages", "compounds"):
+            store = work / "results" / "activations" / model / dataset
+            assert sorted(p.name for p in store.glob("layer_*.zarr")) == [
+                f"layer_{i}.zarr" for i in range(layers)
+            ]
+    probes = pl.read_parquet(work / "results/summaries/models/tiny-2/probes.parquet")
+    assert set(probes["layer"]) == {0, 1}
+    assert set(probes["dataset"]) == {"languages", "compounds"}
+    assert set(probes["feature"]) == {"en", "fr", "de", "high-school", "credit-card"}
+    assert sorted(set(probes.filter(pl.col("method") == "mean_diff")["k"])) == [1, 2, 4, 16]
+    assert probes.filter(pl.col("method") == "dense")["k"].unique().to_list() == [64]  # 4 x d_model
+    assert probes["f1"].is_between(0, 1).all() and probes["roc_auc"].is_between(0, 1).all()
+    scaling = pl.read_parquet(work / "results/summaries/scaling/ladder.parquet")
+    assert {"f1_k1", "f1_k16", "f1_dense"} <= set(scaling.columns)
+    assert scaling.height == 2 * 5
+    assert (work / "results/plots/ladder/f1_vs_k__compounds.png").stat().st_size > 10_000
+    assert (work / "results/ladder/models/tiny-1/training.json").is_file()
+    for rule in ("ladder", "extract_activations", "probe_layer"):
+        assert list((work / "results/benchmarks" / rule).rglob("*.tsv")), rule
+    # everything is up to date: a second run has nothing to do
+    assert "Nothing to be done" in snakemake(work, "-n").stdout + snakemake(work, "-n").stderr
+
+
+def test_rerun_one_model_touches_nothing_else(completed: Path):
+    work = completed
+    before_1 = mtimes(work, "results/*/**/tiny-1/**/*") | mtimes(work, "results/ladder/models/tiny-1/*")
+    before_2 = mtimes(work, "results/probes/tiny-2/**/*.parquet")
+    snakemake(work, "--config", "models=[tiny-2]", "--forcerun", "extract_activations")
+    assert mtimes(work, "results/*/**/tiny-1/**/*") | mtimes(
+        work, "results/ladder/models/tiny-1/*") == before_1
+    after_2 = mtimes(work, "results/probes/tiny-2/**/*.parquet")
+    assert after_2.keys() == before_2.keys()
+    assert all(after_2[k] > before_2[k] for k in before_2)
+
+
+def test_changing_one_model_entry_reruns_only_that_model(completed: Path):
+    work = completed
+    config_path = work / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["ladder"]["rungs"]["tiny-2"]["d_mlp"] = 48
+    config_path.write_text(yaml.safe_dump(config))
+    dry = snakemake(work, "-n")
+    plan = dry.stdout + dry.stderr
+    assert "rung=tiny-2" in plan
+    assert "model=tiny-1" not in plan and "rung=tiny-1" not in plan
+    before_1 = mtimes(work, "results/probes/tiny-1/**/*.parquet")
+    snakemake(work)
+    assert mtimes(work, "results/probes/tiny-1/**/*.parquet") == before_1
+    probes = pl.read_parquet(work / "results/summaries/models/tiny-2/probes.parquet")
+    assert probes["d_mlp"].unique().to_list() == [48]
+
+
+def test_bad_config_key_is_named(workdir: Path):
+    proc = snakemake(workdir, "-n", "--config", "probing={'C': 'strong'}", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "['probing']['C']" in out and "strong" in out
+    proc = snakemake(workdir, "-n", "--config", "models=[nope]", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "['nope'] not declared" in out
