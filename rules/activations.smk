@@ -4,17 +4,21 @@ rule extract_activations:
         model=model_input,
     output:
         directory("results/activations/{model}/{dataset}"),
-    params:
-        model=model_spec,
-        extraction=config.get("extraction", {}),
-        context_tokens=lambda wildcards: DATASETS[wildcards.dataset].get("context_tokens", 128),
     log:
         "results/logs/extract_activations/{model}/{dataset}.log",
     benchmark:
         "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         gpu=extraction_gpus,
+    params:
+        model=model_spec,
+        extraction=config.get("extraction", {}),
+        context_tokens=lambda wildcards: DATASETS[wildcards.dataset].get(
+            "context_tokens", 128
+        ),
     script:
         "../scripts/extract_activations.py"

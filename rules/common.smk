@@ -50,8 +50,11 @@ def extraction_gpus(wildcards):
 
 def all_targets():
     """Per-model summaries of every selected model; family-level tables and plots only for
-    families with at least two selected models (so re-running one model touches nothing else)."""
-    targets = [f"results/summaries/models/{model}/best_layers.parquet" for model in MODELS]
+    families with at least two selected models (so re-running one model touches nothing else).
+    """
+    targets = [
+        f"results/summaries/models/{model}/best_layers.parquet" for model in MODELS
+    ]
     for family, members in FAMILIES.items():
         if len(members) >= 2:
             targets.append(f"results/summaries/scaling/{family}.parquet")

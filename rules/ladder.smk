@@ -5,16 +5,18 @@ rule ladder_corpus:
         django="resources/sources/django.whl",
     output:
         "results/ladder/corpus.parquet",
-    params:
-        dataset_dirs=expand("results/datasets/{dataset}", dataset=DATASETS),
-        corpus=LADDER.get("corpus", {}),
-        seed=config["seed"],
     log:
         "results/logs/ladder/corpus.log",
     benchmark:
         "results/benchmarks/ladder/corpus.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
+    params:
+        dataset_dirs=expand("results/datasets/{dataset}", dataset=DATASETS),
+        corpus=LADDER.get("corpus", {}),
+        seed=config["seed"],
     script:
         "../scripts/ladder_corpus.py"
 
@@ -25,14 +27,16 @@ rule ladder_tokenizer:
     output:
         tokenizer=directory("results/ladder/tokenizer"),
         stream="results/ladder/tokens.npy",
-    params:
-        vocab_size=LADDER.get("vocab_size"),
     log:
         "results/logs/ladder/tokenizer.log",
     benchmark:
         "results/benchmarks/ladder/tokenizer.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
+    params:
+        vocab_size=LADDER.get("vocab_size"),
     script:
         "../scripts/ladder_tokenizer.py"
 
@@ -43,15 +47,20 @@ rule ladder_train:
         stream="results/ladder/tokens.npy",
     output:
         directory(ladder_model_dir("{rung}")),
-    params:
-        rung=lambda wildcards: {"name": wildcards.rung, **LADDER["rungs"][wildcards.rung]},
-        training=LADDER.get("training", {}),
     log:
         "results/logs/ladder/train_{rung}.log",
     benchmark:
         "results/benchmarks/ladder/train_{rung}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        rung=lambda wildcards: {
+            "name": wildcards.rung,
+            **LADDER["rungs"][wildcards.rung],
+        },
+        training=LADDER.get("training", {}),
     script:
         "../scripts/ladder_train.py"

@@ -4,15 +4,17 @@ rule probe_layer:
         activations="results/activations/{model}/{dataset}",
     output:
         "results/probes/{model}/{dataset}/layer_{layer}.parquet",
-    params:
-        probing=config.get("probing", {}),
-        seed=config["seed"],
     log:
         "results/logs/probe_layer/{model}/{dataset}/layer_{layer}.log",
     benchmark:
         "results/benchmarks/probe_layer/{model}/{dataset}/layer_{layer}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        probing=config.get("probing", {}),
+        seed=config["seed"],
     script:
         "../scripts/probe_layer.py"

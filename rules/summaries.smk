@@ -8,6 +8,8 @@ rule model_summary:
         "results/logs/model_summary/{model}.log",
     benchmark:
         "results/benchmarks/model_summary/{model}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
     script:
@@ -22,14 +24,16 @@ rule scaling_summary:
         ),
     output:
         "results/summaries/scaling/{family}.parquet",
-    params:
-        scaling_k=config.get("summaries", {}).get("scaling_k", [1, 16]),
     log:
         "results/logs/scaling_summary/{family}.log",
     benchmark:
         "results/benchmarks/scaling_summary/{family}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
+    params:
+        scaling_k=config.get("summaries", {}).get("scaling_k", [1, 16]),
     script:
         "../scripts/scaling_summary.py"
 
@@ -46,6 +50,8 @@ rule plot_f1_vs_k:
         "results/logs/plot_f1_vs_k/{family}/{dataset}.log",
     benchmark:
         "results/benchmarks/plot_f1_vs_k/{family}/{dataset}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
     script:
