@@ -22,6 +22,7 @@ import zarr
 from sparseprobe.datasets import FeatureDataset
 from sparseprobe.errors import ActivationStoreError
 from sparseprobe.models import LoadedModel
+from sparseprobe.store import StoreInfo, read_layer, read_store_info  # noqa: F401 (re-export)
 
 DEFAULT_HOOK = "mlp.hook_post"
 
@@ -103,30 +104,6 @@ class ExtractionSettings:
     chunk_rows: int = 256
     store_dtype: str = "float16"
     layers: tuple[int, ...] | None = None  # None: every layer
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    """What ``model.json`` records next to the layer arrays."""
-
-    model: str
-    family: str
-    source: str
-    revision: str | None
-    hook: str
-    aggregation: str
-    dataset: str
-    dataset_fingerprint: str
-    n_examples: int
-    n_layers: int
-    d_mlp: int
-    n_parameters: int
-    layers: list[int]
-    context_tokens: int
-    store_dtype: str
-    device: str
-    tokens_processed: int
-    seconds: float
 
 
 def _prefix_id(model: LoadedModel) -> int | None:
@@ -232,35 +209,3 @@ def extract_activations(
         shutil.rmtree(out_dir)
     partial.rename(out_dir)
     return info
-
-
-def read_store_info(store_dir: Path) -> StoreInfo:
-    """The ``model.json`` of a complete activation store."""
-    path = Path(store_dir) / "model.json"
-    if not path.is_file():
-        raise ActivationStoreError(f"{path}: missing; {store_dir} is not a complete store")
-    return StoreInfo(**json.loads(path.read_text()))
-
-
-def read_layer(store_dir: Path, layer: int, dataset: FeatureDataset) -> np.ndarray:
-    """Load one layer's activations as float32 [n_examples, d_mlp], checking completeness and
-    that the store was computed from this very dataset (its fingerprint)."""
-    path = Path(store_dir) / f"layer_{layer}.zarr"
-    try:
-        array = zarr.open_array(str(path), mode="r")
-    except Exception as exc:  # zarr raises several types for a missing or broken store
-        raise ActivationStoreError(f"{path}: cannot open ({exc})") from exc
-    attrs = dict(array.attrs)
-    if not attrs.get("complete"):
-        raise ActivationStoreError(f"{path}: incomplete store (no 'complete' attribute)")
-    if attrs.get("dataset_fingerprint") != dataset.fingerprint:
-        raise ActivationStoreError(
-            f"{path}: computed from dataset fingerprint {attrs.get('dataset_fingerprint')}, "
-            f"but '{dataset.name}' is now {dataset.fingerprint}; re-extract activations"
-        )
-    if array.shape[0] != dataset.examples.height:
-        raise ActivationStoreError(
-            f"{path}: {array.shape[0]} rows, dataset '{dataset.name}' has "
-            f"{dataset.examples.height} examples"
-        )
-    return np.asarray(array[:], dtype=np.float32)

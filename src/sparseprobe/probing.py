@@ -147,7 +147,7 @@ def feature_data(dataset, activations: np.ndarray, feature: str) -> FeatureData:
 
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
     """Every feature of ``dataset`` on one cached layer: result rows as a schema frame."""
-    from sparseprobe.activations import read_layer, read_store_info
+    from sparseprobe.store import read_layer, read_store_info
     from sparseprobe.results import to_frame
 
     info = read_store_info(store_dir)
