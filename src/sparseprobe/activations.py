@@ -110,7 +110,9 @@ def _prefix_id(model: LoadedModel) -> int | None:
     if not model.spec.prepend_bos:
         return None
     tok = model.tokenizer
-    return tok.bos_token_id if tok.bos_token_id is not None else tok.cls_token_id
+    if tok.bos_token is not None:
+        return tok.bos_token_id
+    return tok.cls_token_id  # encoders (BERT): [CLS] plays the role of BOS
 
 
 def _run_block(

@@ -68,8 +68,28 @@ def load_model(spec: ModelSpec, device: str = "auto") -> LoadedModel:
             raise ModelLoadError(
                 f"model '{spec.name}': config declares {key}={declared}, the weights have {actual}"
             )
-    tokenizer = bridge.tokenizer
-    if tokenizer is None:
-        raise ModelLoadError(f"model '{spec.name}': no tokenizer found with {spec.source}")
-    n_parameters = sum(p.numel() for p in bridge.parameters())
+    try:  # the model's own tokenizer, unmodified (the bridge may add a bos/pad token)
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(spec.source), revision=spec.revision)
+    except Exception as exc:  # noqa: BLE001 - transformers raises many types here
+        raise ModelLoadError(f"model '{spec.name}': no tokenizer with {spec.source}: {exc}") from exc
+    n_parameters = count_parameters(spec)
     return LoadedModel(spec, bridge, tokenizer, n_layers, d_mlp, n_parameters, device)
+
+
+def count_parameters(spec: ModelSpec) -> int:
+    """Parameters of the model as published: the HF class its config names
+    (``architectures[0]``), built on the meta device, so nothing is allocated.
+
+    Counting ``bridge.parameters()`` would over-count: the bridge adds split q/k/v weights
+    beside GPT-NeoX's fused query_key_value.
+    """
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(str(spec.source), revision=spec.revision)
+    names = getattr(config, "architectures", None) or []
+    cls = getattr(transformers, names[0], None) if names else None
+    with torch.device("meta"):
+        model = cls(config) if cls is not None else transformers.AutoModel.from_config(config)
+    return sum(p.numel() for p in model.parameters())
