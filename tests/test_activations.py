@@ -194,3 +194,18 @@ def test_offline_minilm_encoder_goes_through_the_same_loader(tiny_dataset, tmp_p
             hf(torch.tensor([ex.ids]))
         expected = captured["a"][0, ex.span_positions].mean(0).numpy()
         np.testing.assert_allclose(stored[i], expected, atol=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_extraction_matches_cpu(tiny_model_dir, tiny_dataset, tmp_path):
+    """With a GPU, device='auto' runs extraction there and gives the CPU's numbers."""
+    spec = ModelSpec(name="tiny", family="toy", source_kind="local", source=str(tiny_model_dir))
+    settings = ExtractionSettings(context_tokens=16, batch_size=4, store_dtype="float32")
+    gpu = load_model(spec, device="auto")
+    assert gpu.device == "cuda"
+    info = extract_activations(gpu, tiny_dataset, tmp_path / "gpu", settings)
+    assert info.device == "cuda"
+    extract_activations(load_model(spec, device="cpu"), tiny_dataset, tmp_path / "cpu", settings)
+    for layer in (0, 1):
+        np.testing.assert_allclose(read_layer(tmp_path / "gpu", layer, tiny_dataset),
+                                   read_layer(tmp_path / "cpu", layer, tiny_dataset), atol=1e-4)
