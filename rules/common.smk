@@ -3,7 +3,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sparseprobe.config import families, ladder_model_dir, selected_models
+from sparseprobe.config import (
+    dataset_source,
+    families,
+    ladder_model_dir,
+    selected_models,
+)
 
 MODELS = selected_models(config)
 FAMILIES = families(MODELS)

@@ -1,11 +1,6 @@
-DATASET_SOURCE = {"natural_language": "django", "compound_words": "sae_probes"}
-
-
 rule build_dataset:
     input:
-        lambda wildcards: "resources/sources/{}.whl".format(
-            DATASET_SOURCE[DATASETS[wildcards.dataset]["builder"]]
-        ),
+        lambda wildcards: dataset_source(DATASETS[wildcards.dataset]),
     output:
         examples="results/datasets/{dataset}/examples.parquet",
         labels="results/datasets/{dataset}/labels.parquet",

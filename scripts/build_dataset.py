@@ -8,6 +8,7 @@ with logged(snakemake.log[0]) as log:
     spec = dict(snakemake.params.spec)
     builder = BUILDERS[spec.pop("builder")]
     spec.pop("context_tokens", None)  # used by extraction, not by the dataset
+    spec.pop("path", None)  # a table's path is the rule's input
     dataset = builder(
         Path(snakemake.input[0]), Path(snakemake.output.meta).parent,
         test_fraction=snakemake.params.test_fraction, seed=snakemake.params.seed,

@@ -59,4 +59,20 @@ def sae_probes_wheel(path: Path, n=40) -> str:
             wheel.writestr(f"sae_probes/data/cleaned_data/{stem}.csv.zst", _csv(rows))
         background = [(" ".join(rng.choices(filler, k=30)), "x") for _ in range(60)]
         wheel.writestr("sae_probes/data/cleaned_data/161_agnews_0.csv.zst", _csv(background))
+        names = ["Marie Curie", "Ada Lovelace", "Alan Turing", "Niels Bohr", "Émilie Châtelet"]
+        people = [(f"{' '.join(rng.choices(filler, k=10))} {rng.choice(names)}{i}",
+                   rng.choice(["female", "male"])) for i in range(n * 2)]
+        wheel.writestr("sae_probes/data/cleaned_data/56_wikidatasex_or_gender.csv.zst",
+                       _csv(people))
+        for stem, words in {"158_code_C": "int main void return printf struct",
+                            "159_code_Python": "def return import self lambda yield"}.items():
+            code = [(" ".join(rng.choices(words.split(), k=20)) + f" {i}", rng.choice("01"))
+                    for i in range(n * 2)]
+            wheel.writestr(f"sae_probes/data/cleaned_data/{stem}.csv.zst", _csv(code))
+        news = [(f"NEWS {i}: " + " ".join(rng.choices(filler, k=15)), "Politics")
+                for i in range(n)]
+        wheel.writestr("sae_probes/data/cleaned_data/97_news_class.csv.zst", _csv(news))
+        tweets = [(f"@user{i} LOL  " + " ".join(rng.choices(filler, k=8)) + "\\n #fun", "worry")
+                  for i in range(n)]
+        wheel.writestr("sae_probes/data/cleaned_data/102_twt_emotion.csv.zst", _csv(tweets))
     return hashlib.sha256(path.read_bytes()).hexdigest()

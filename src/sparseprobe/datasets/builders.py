@@ -1,42 +1,38 @@
-"""Builders of the feature datasets of the default workflow.
+"""The registry of feature-dataset builders, and the natural-language builder.
 
 - ``natural_language``: language identification from Django's translation catalogues. Each
   example packs one language's messages into about ``chars_per_example`` characters; one
   one-vs-rest feature per language; read as the mean over all tokens (the paper's EuroParl task).
-- ``compound_words``: the paper's 21 compound-word bigrams as packaged by sae-probes; each prompt
-  ends at the second word; positive when it is preceded by the first word; read at the last token.
+- ``compound_words``, ``wikidata``, ``code_language``, ``data_subset``: sae-probes sets
+  (``sparseprobe.datasets.sae_probes``).
+- ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
+- ``table``: your own CSV/Parquet/JSONL file (``sparseprobe.datasets.table``).
 
-Both are deterministic functions of the pinned wheels, the config and the seed.
+All are deterministic functions of their source, the config and the seed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
-import re
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from sparseprobe.datasets.catalogs import catalogue_messages, sae_probes_stems, sae_probes_table
-from sparseprobe.datasets.schema import FeatureDataset, assign_split, write_feature_dataset
+from sparseprobe.datasets.catalogs import catalogue_messages
+from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
+from sparseprobe.datasets.schema import (
+    FeatureDataset,
+    assign_split,
+    document_id,
+    write_feature_dataset,
+)
+from sparseprobe.datasets.table import build_table
+from sparseprobe.datasets.text_features import build_text_features
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources import open_wheel
 
 PAPER_LANGUAGES = ("es", "en", "fr", "nl", "it", "el", "de", "pt", "sv")
-COMPOUND_WORDS = (
-    "high-school", "living-room", "social-security", "credit-card", "blood-pressure",
-    "prime-factors", "social-media", "gene-expression", "control-group", "magnetic-field",
-    "cell-lines", "trial-court", "second-derivative", "north-america", "human-rights",
-    "side-effects", "public-health", "federal-government", "third-party", "clinical-trials",
-    "mental-health",
-)
-_LAST_WORD = re.compile(r"\S+\s*$")
-
-
-def document_id(text: str) -> str:
-    """A content hash: identical texts share a document id, so a split keeps them together."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 def pack_messages(messages: list[str], chars_per_example: int, rng: random.Random) -> list[str]:
@@ -108,66 +104,14 @@ def build_natural_language(
     )
 
 
-def build_compound_words(
-    sae_probes_wheel: Path,
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str = "compound_words",
-) -> FeatureDataset:
-    """Build the compound-word dataset: per bigram, a class-balanced sample of sae-probes prompts.
-
-    The span is the prompt's last whitespace-delimited word (the bigram's second word).
-    """
-    unknown = sorted(set(features) - set(COMPOUND_WORDS))
-    if unknown:
-        raise DatasetError(f"dataset '{name}': unknown compound words {unknown}")
-    rows = []
-    with open_wheel(sae_probes_wheel) as wheel:
-        stems = {s.split("_", 1)[1]: s for s in sae_probes_stems(wheel)}
-        for feature in features:
-            table = sae_probes_table(wheel, stems[feature]).unique("prompt", keep="first",
-                                                                    maintain_order=True)
-            per_class = examples_per_feature // 2
-            for target in ("bigram", "not_bigram"):
-                subset = table.filter(pl.col("target") == target)
-                if subset.height < per_class:
-                    raise DatasetError(
-                        f"dataset '{name}': feature '{feature}' has {subset.height} "
-                        f"'{target}' prompts, fewer than the {per_class} requested"
-                    )
-                sample = subset.sample(per_class, seed=seed, shuffle=True)
-                rows += [(feature, target == "bigram", p) for p in sample["prompt"]]
-    frame = pl.DataFrame(rows, schema=["feature", "label", "text"], orient="row")
-    spans = [(m.start(), m.start() + len(m.group().rstrip())) if (m := _LAST_WORD.search(t))
-             else (0, len(t)) for t in frame["text"]]
-    frame = frame.with_columns(
-        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        document_id=pl.col("text").map_elements(document_id, return_dtype=pl.String),
-        span_start=pl.Series([s for s, _ in spans], dtype=pl.Int64),
-        span_end=pl.Series([e for _, e in spans], dtype=pl.Int64),
-        stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos")).otherwise(
-            pl.lit(":neg")),
-    ).filter(pl.col("span_end") > pl.col("span_start"))
-    frame = frame.with_columns(
-        split=pl.Series(assign_split(frame["stratum"].to_list(), frame["document_id"].to_list(),
-                                     test_fraction, seed))
-    )
-    return write_feature_dataset(
-        out_dir, name=name, category="compound_words", aggregation=aggregation,
-        examples=frame, labels=frame.select("feature", "example_id", "label"),
-        meta={
-            "description": "Compound words (the paper's 21 bigrams): is the last word preceded "
-            "by the bigram's first word? Prompts from sae-probes, read at the last token.",
-            "source": f"sae-probes wheel {Path(sae_probes_wheel).name}",
-            "seed": seed,
-            "test_fraction": test_fraction,
-        },
-    )
-
-
-BUILDERS = {"natural_language": build_natural_language, "compound_words": build_compound_words}
+BUILDERS = {
+    "natural_language": build_natural_language,
+    "compound_words": partial(build_binary_sets, category="compound_words"),
+    "wikidata": partial(build_binary_sets, category="wikidata"),
+    "code_language": partial(build_binary_sets, category="code_language"),
+    "data_subset": build_data_subset,
+    "text_features": build_text_features,
+    "table": build_table,
+}
+"""Builder per config ``builder`` name: called as builder(source, out_dir, test_fraction=...,
+seed=..., name=..., **the dataset's config entry)."""

@@ -71,6 +71,11 @@ class FeatureDataset:
         )
 
 
+def document_id(text: str) -> str:
+    """A content hash: identical texts share a document id, so a split keeps them together."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
 def assign_split(
     strata: list[str], groups: list[str], test_fraction: float, seed: int
 ) -> list[str]:

@@ -1,0 +1,126 @@
+"""Your own data: a CSV, Parquet or JSONL file with a text column and binary label columns.
+
+Optional columns give the character span to read (else the whole text: ``mean``/``max`` read
+all its tokens, ``last`` its last token) and a document id to group the split by. Every problem
+stops with a DatasetError naming the file and the column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe.datasets.schema import (
+    FeatureDataset,
+    assign_split,
+    document_id,
+    write_feature_dataset,
+)
+from sparseprobe.errors import DatasetError
+
+_TRUE = {"1", "true", "yes", "pos", "positive"}
+_FALSE = {"0", "false", "no", "neg", "negative"}
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a .csv, .parquet or .jsonl/.ndjson file; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pl.read_csv(path, infer_schema_length=10000)
+        elif suffix in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pl.read_ndjson(path)
+        else:
+            raise DatasetError(f"{path}: unsupported extension '{suffix}' "
+                               "(expected .csv, .parquet or .jsonl)")
+    except DatasetError:
+        raise
+    except Exception as exc:  # polars raises several types for malformed files
+        raise DatasetError(f"{path}: cannot be read ({exc})") from exc
+    if frame.height == 0:
+        raise DatasetError(f"{path}: the file has no rows")
+    return frame
+
+
+def binary_labels(values: pl.Series, path: Path, column: str) -> pl.Series:
+    """0/1, true/false (bool or text) as a boolean Series; anything else is an error."""
+    if values.null_count():
+        raise DatasetError(f"{path}: column '{column}' has {values.null_count()} empty values")
+    if values.dtype == pl.Boolean:
+        return values
+    text = values.cast(pl.String).str.strip_chars().str.to_lowercase()
+    bad = text.filter(~text.is_in(list(_TRUE | _FALSE))).unique().head(5).to_list()
+    if bad:
+        raise DatasetError(
+            f"{path}: column '{column}' must be binary (0/1 or true/false), found {bad}"
+        )
+    return text.is_in(list(_TRUE))
+
+
+def build_table(
+    path: Path,
+    out_dir: Path,
+    *,
+    text_column: str,
+    label_columns: list[str],
+    aggregation: str,
+    test_fraction: float,
+    seed: int,
+    name: str,
+    span_start_column: str | None = None,
+    span_end_column: str | None = None,
+    document_column: str | None = None,
+    category: str = "custom",
+) -> FeatureDataset:
+    """A feature dataset from a user's table: one feature per label column."""
+    path = Path(path)
+    frame = read_table(path)
+    needed = [text_column, *label_columns] + [
+        c for c in (span_start_column, span_end_column, document_column) if c
+    ]
+    for column in needed:
+        if column not in frame.columns:
+            raise DatasetError(f"{path}: no column '{column}' (columns: {frame.columns})")
+    if (span_start_column is None) != (span_end_column is None):
+        raise DatasetError(f"{path}: give both span_start_column and span_end_column, or neither")
+    texts = frame[text_column].cast(pl.String)
+    if texts.null_count() or (texts.str.len_chars() == 0).any():
+        raise DatasetError(f"{path}: column '{text_column}' has empty texts")
+    examples = pl.DataFrame({"text": texts}).with_columns(
+        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
+        span_start=(frame[span_start_column].cast(pl.Int64) if span_start_column
+                    else pl.lit(0, pl.Int64)),
+        span_end=(frame[span_end_column].cast(pl.Int64) if span_end_column
+                  else pl.col("text").str.len_chars().cast(pl.Int64)),
+        document_id=(frame[document_column].cast(pl.String) if document_column
+                     else texts.map_elements(document_id, return_dtype=pl.String)),
+    )
+    labels = {column: binary_labels(frame[column], path, column) for column in label_columns}
+    for column, values in labels.items():
+        if values.n_unique() < 2:
+            raise DatasetError(f"{path}: label column '{column}' has a single class")
+    first = label_columns[0]
+    examples = examples.with_columns(
+        stratum=pl.Series([f"{first}:{v}" for v in labels[first]]),
+    )
+    examples = examples.with_columns(split=pl.Series(assign_split(
+        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    label_frame = pl.concat(
+        pl.DataFrame({"feature": column, "example_id": examples["example_id"], "label": values})
+        for column, values in labels.items()
+    )
+    try:
+        return write_feature_dataset(
+            out_dir, name=name, category=category, aggregation=aggregation, examples=examples,
+            labels=label_frame,
+            meta={"description": f"User data from {path.name}", "source": str(path),
+                  "seed": seed, "test_fraction": test_fraction},
+        )
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from exc

@@ -1,0 +1,136 @@
+"""The paper's 11 token-string predicates, made model-independent.
+
+The paper labelled each *token* of Pythia's tokenizer by a predicate on its string. A feature
+dataset here must serve any tokenizer, so the unit is a *pre-token*: the pieces a GPT-2-style
+byte-level BPE pre-tokenizer splits text into (an optional leading space plus a run of letters,
+of digits or of other symbols; whitespace runs; English contractions). BPE merges never cross
+these boundaries, so for common words the pre-token is the model's token; for rarer ones the
+model reads the pre-token's last sub-word token (aggregation ``last``), which inherits its label.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe.datasets.catalogs import sae_probes_table
+from sparseprobe.datasets.schema import (
+    FeatureDataset,
+    assign_split,
+    document_id,
+    write_feature_dataset,
+)
+from sparseprobe.errors import DatasetError
+from sparseprobe.sources import open_wheel
+
+PRE_TOKEN = re.compile(
+    r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+", re.UNICODE
+)
+
+
+def _word(unit: str) -> str:
+    return unit.lstrip(" ")
+
+
+PREDICATES: dict[str, Callable[[str], bool]] = {
+    "contains_digit": lambda u: any(c.isdigit() for c in u),
+    "all_digits": lambda u: _word(u).isdigit(),
+    "contains_capital": lambda u: any(c.isupper() for c in u),
+    "leading_capital": lambda u: bool(_word(u)) and _word(u)[0].isupper(),
+    "all_capitals": lambda u: sum(c.isalpha() for c in u) >= 2 and _word(u).isupper(),
+    "contains_whitespace": lambda u: any(c.isspace() for c in u),
+    "has_leading_space": lambda u: u.startswith(" "),
+    "no_leading_space_and_loweralpha": lambda u: (
+        not u.startswith(" ") and u.isalpha() and u.islower()
+    ),
+    "contains_all_whitespace": lambda u: u.isspace(),
+    "is_not_alphanumeric": lambda u: not any(c.isalnum() for c in u),
+    "is_not_ascii": lambda u: not u.isascii(),
+}
+"""Each predicate's definition on a pre-token string ``u`` (leading space included)."""
+
+
+def pre_tokens(text: str) -> list[tuple[int, int]]:
+    """Character spans of the pre-tokens of ``text``, in order."""
+    return [m.span() for m in PRE_TOKEN.finditer(text)]
+
+
+def build_text_features(
+    sae_probes_wheel: Path,
+    out_dir: Path,
+    *,
+    corpora: list[str],
+    texts_per_corpus: int,
+    max_chars: int,
+    features: list[str],
+    examples_per_feature: int,
+    positive_fraction: float,
+    aggregation: str,
+    test_fraction: float,
+    seed: int,
+    name: str = "text_features",
+) -> FeatureDataset:
+    """Sample, per predicate, ``examples_per_feature`` pre-tokens (``positive_fraction`` of
+    them positive) from texts of the sae-probes ``corpora`` (stems). The split is grouped by
+    text, so no text has pre-tokens on both sides."""
+    unknown = sorted(set(features) - set(PREDICATES))
+    if unknown:
+        raise DatasetError(f"dataset '{name}': unknown predicates {unknown}; known: "
+                           f"{sorted(PREDICATES)}")
+    texts: list[str] = []
+    with open_wheel(sae_probes_wheel) as wheel:
+        for stem in corpora:
+            prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls().unique(
+                maintain_order=True)
+            texts += [p[:max_chars] for p in prompts.sample(
+                min(texts_per_corpus, prompts.len()), seed=seed, shuffle=True)]
+    units = [(t, s, e) for t, text in enumerate(texts) for s, e in pre_tokens(text)]
+    rng = random.Random(seed)
+    n_pos = max(1, round(examples_per_feature * positive_fraction))
+    chosen: dict[tuple[int, int, int], int] = {}
+    label_rows: list[tuple[str, tuple[int, int, int], bool]] = []
+    for feature in features:
+        predicate = PREDICATES[feature]
+        flags = [predicate(texts[t][s:e]) for t, s, e in units]
+        for label, count in ((True, n_pos), (False, examples_per_feature - n_pos)):
+            pool = [u for u, f in zip(units, flags) if f == label]
+            if len(pool) < count:
+                raise DatasetError(
+                    f"dataset '{name}': predicate '{feature}' has {len(pool)} "
+                    f"{'positive' if label else 'negative'} pre-tokens in the corpora, fewer "
+                    f"than the {count} requested"
+                )
+            for unit in rng.sample(pool, count):
+                chosen.setdefault(unit, len(chosen))
+                label_rows.append((feature, unit, label))
+    order = sorted(chosen, key=chosen.get)
+    first_label = {}
+    for feature, unit, label in label_rows:
+        first_label.setdefault(unit, f"{feature}:{'pos' if label else 'neg'}")
+    examples = pl.DataFrame({
+        "example_id": list(range(len(order))),
+        "document_id": [document_id(texts[t]) for t, _, _ in order],
+        "text": [texts[t] for t, _, _ in order],
+        "span_start": [s for _, s, _ in order],
+        "span_end": [e for _, _, e in order],
+        "stratum": [first_label[u] for u in order],
+    })
+    examples = examples.with_columns(split=pl.Series(assign_split(
+        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    labels = pl.DataFrame(
+        [(f, chosen[u], lab) for f, u, lab in label_rows],
+        schema=["feature", "example_id", "label"], orient="row",
+    ).unique(["feature", "example_id"], keep="first", maintain_order=True)
+    return write_feature_dataset(
+        out_dir, name=name, category="text_features", aggregation=aggregation,
+        examples=examples, labels=labels,
+        meta={"description": "The paper's token-string predicates, on pre-tokens of sae-probes "
+              "corpora (see sparseprobe.datasets.text_features).",
+              "corpora": corpora, "positive_fraction": positive_fraction,
+              "source": f"sae-probes wheel {Path(sae_probes_wheel).name}",
+              "seed": seed, "test_fraction": test_fraction},
+    )

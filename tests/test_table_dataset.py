@@ -1,0 +1,76 @@
+"""Your own data: CSV / Parquet / JSONL tables, validated with errors naming file and column."""
+
+import json
+
+import polars as pl
+import pytest
+
+from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.datasets.table import build_table
+from sparseprobe.errors import DatasetError
+
+
+def _frame(n=30):
+    texts = [f"sentence {i} about {'cats' if i % 3 == 0 else 'dogs'} here" for i in range(n)]
+    return pl.DataFrame({
+        "sentence": texts,
+        "is_cat": [i % 3 == 0 for i in range(n)],
+        "long": ["1" if i >= n // 2 else "0" for i in range(n)],
+        "start": [t.index("about") + 6 for t in texts],
+        "end": [t.index(" here") for t in texts],
+    })
+
+
+def _build(path, tmp_path, **kw):
+    args = dict(text_column="sentence", label_columns=["is_cat", "long"], aggregation="mean",
+                test_fraction=0.3, seed=1, name="mine")
+    args.update(kw)
+    return build_table(path, tmp_path / "out", **args)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_each_format_builds_the_same_dataset(tmp_path, suffix):
+    frame, path = _frame(), tmp_path / f"data.{suffix}"
+    {"csv": frame.write_csv, "parquet": frame.write_parquet, "jsonl": frame.write_ndjson}[suffix](path)
+    ds = _build(path, tmp_path, span_start_column="start", span_end_column="end")
+    assert ds.features == ["is_cat", "long"]
+    row = ds.examples.row(0, named=True)
+    assert row["text"][row["span_start"]:row["span_end"]] == "cats"
+    assert load_feature_dataset(tmp_path / "out").fingerprint == ds.fingerprint
+
+
+def test_without_span_the_whole_text_is_read(tmp_path):
+    path = tmp_path / "d.csv"
+    _frame().write_csv(path)
+    ds = _build(path, tmp_path)
+    assert (ds.examples["span_start"] == 0).all()
+    assert (ds.examples["span_end"] == ds.examples["text"].str.len_chars()).all()
+
+
+@pytest.mark.parametrize(
+    "mutate, kwargs, message",
+    [
+        (lambda f: f.drop("long"), {}, "no column 'long'"),
+        (lambda f: f.with_columns(pl.lit(True).alias("is_cat")), {}, "'is_cat' has a single class"),
+        (lambda f: f.with_columns(pl.lit("maybe").alias("long")), {}, "'long' must be binary"),
+        (lambda f: f.head(0), {}, "has no rows"),
+        (lambda f: f, {"span_start_column": "start"}, "both span_start_column"),
+        (lambda f: f.with_columns(pl.lit(999).alias("end")),
+         {"span_start_column": "start", "span_end_column": "end"}, "outside its text"),
+    ],
+)
+def test_bad_tables_name_the_file_and_column(tmp_path, mutate, kwargs, message):
+    path = tmp_path / "bad.csv"
+    mutate(_frame()).write_csv(path)
+    with pytest.raises(DatasetError, match=message) as info:
+        _build(path, tmp_path, **kwargs)
+    assert str(path) in str(info.value)
+    assert not (tmp_path / "out" / "meta.json").exists()
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(DatasetError, match="file not found"):
+        _build(tmp_path / "nope.csv", tmp_path)
+    (tmp_path / "d.xlsx").write_text(json.dumps({}))
+    with pytest.raises(DatasetError, match="unsupported extension"):
+        _build(tmp_path / "d.xlsx", tmp_path)
