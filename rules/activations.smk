@@ -10,7 +10,7 @@ rule extract_activations:
         "results/benchmarks/extract_activations/{model}/{dataset}.tsv"
     conda:
         "../envs/sparseprobe.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         gpu=extraction_gpus,

@@ -8,6 +8,7 @@ from sparseprobe.config import (
     families,
     ladder_model_dir,
     selected_models,
+    source_path,
 )
 
 MODELS = selected_models(config)

@@ -1,8 +1,8 @@
 rule ladder_corpus:
     input:
         datasets=[dataset_files(dataset) for dataset in DATASETS],
-        sae_probes="resources/sources/sae_probes.whl",
-        django="resources/sources/django.whl",
+        sae_probes=source_path("sae_probes"),
+        django=source_path("django"),
     output:
         "results/ladder/corpus.parquet",
     log:

@@ -1,6 +1,6 @@
 rule fetch_source:
     output:
-        "resources/sources/{source}.whl",
+        "resources/sources/{source}.pkg",
     log:
         "results/logs/fetch_source/{source}.log",
     benchmark:

@@ -9,8 +9,10 @@ with logged(snakemake.log[0]) as log:
     builder = BUILDERS[spec.pop("builder")]
     spec.pop("context_tokens", None)  # used by extraction, not by the dataset
     spec.pop("path", None)  # a table's path is the rule's input
+    conllu = spec.pop("paths", None)  # CoNLL-U files are the rule's inputs
+    source = [Path(p) for p in snakemake.input] if conllu else Path(snakemake.input[0])
     dataset = builder(
-        Path(snakemake.input[0]), Path(snakemake.output.meta).parent,
+        source, Path(snakemake.output.meta).parent,
         test_fraction=snakemake.params.test_fraction, seed=snakemake.params.seed,
         name=snakemake.wildcards.dataset, **spec,
     )

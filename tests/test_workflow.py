@@ -54,9 +54,9 @@ def workdir(tmp_path_factory) -> Path:
     wheels.mkdir(parents=True)
     sources = {
         "django": {"package": "django", "version": "0", "sha256":
-                   django_wheel(wheels / "django.whl")},
+                   django_wheel(wheels / "django.pkg")},
         "sae_probes": {"package": "sae-probes", "version": "0", "sha256":
-                       sae_probes_wheel(wheels / "sae_probes.whl")},
+                       sae_probes_wheel(wheels / "sae_probes.pkg")},
     }
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(sources)))
     return work

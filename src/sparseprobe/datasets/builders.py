@@ -6,6 +6,9 @@
 - ``compound_words``, ``wikidata``, ``code_language``, ``data_subset``: sae-probes sets
   (``sparseprobe.datasets.sae_probes``).
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
+- ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
+  features; ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
+  (``sparseprobe.datasets.tagged``).
 - ``table``: your own CSV/Parquet/JSONL file (``sparseprobe.datasets.table``).
 
 All are deterministic functions of their source, the config and the seed.
@@ -28,6 +31,13 @@ from sparseprobe.datasets.schema import (
     write_feature_dataset,
 )
 from sparseprobe.datasets.table import build_table
+from sparseprobe.datasets.tagged import (
+    build_dependencies_conllu,
+    build_morphology_brown,
+    build_morphology_conllu,
+    build_part_of_speech_brown,
+    build_part_of_speech_conllu,
+)
 from sparseprobe.datasets.text_features import build_text_features
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources import open_wheel
@@ -111,7 +121,13 @@ BUILDERS = {
     "code_language": partial(build_binary_sets, category="code_language"),
     "data_subset": build_data_subset,
     "text_features": build_text_features,
+    "part_of_speech": build_part_of_speech_brown,
+    "morphology": build_morphology_brown,
+    "part_of_speech_conllu": build_part_of_speech_conllu,
+    "morphology_conllu": build_morphology_conllu,
+    "dependencies_conllu": build_dependencies_conllu,
     "table": build_table,
 }
 """Builder per config ``builder`` name: called as builder(source, out_dir, test_fraction=...,
-seed=..., name=..., **the dataset's config entry)."""
+seed=..., name=..., **the dataset's config entry); ``source`` is the pinned archive, the user's
+table, or (``*_conllu``) the list of CoNLL-U files."""
