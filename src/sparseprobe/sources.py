@@ -60,6 +60,7 @@ def fetch_source(source: PinnedSource, out_path: Path) -> Path:
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        tmp = str(Path(tmp).resolve())
         cmd = _download_command(source, tmp)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
