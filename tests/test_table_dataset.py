@@ -74,3 +74,50 @@ def test_missing_file_and_unknown_format(tmp_path):
     (tmp_path / "d.xlsx").write_text(json.dumps({}))
     with pytest.raises(DatasetError, match="unsupported extension"):
         _build(tmp_path / "d.xlsx", tmp_path)
+
+
+def _pile_shard(path, n=30):
+    """A Pile shard in its published format: zstd-compressed JSON lines with meta.pile_set_name."""
+    import zstandard
+
+    subsets = ["Wikipedia (en)", "PubMed Abstracts", "Github", "EuroParl"]
+    lines = [json.dumps({"text": f"document {i} of {subsets[i % 4]} " + "x" * (i % 7),
+                         "meta": {"pile_set_name": subsets[i % 4]}}) for i in range(n * 4)]
+    path.write_bytes(zstandard.ZstdCompressor().compress("\n".join(lines).encode()))
+
+
+def test_class_table_reads_a_pile_shard_one_vs_rest(tmp_path):
+    from sparseprobe.datasets.table import build_class_table
+
+    shard = tmp_path / "00.jsonl.zst"
+    _pile_shard(shard)
+    ds = build_class_table(shard, tmp_path / "out", text_column="text",
+                           class_column="meta.pile_set_name", aggregation="mean",
+                           test_fraction=0.3, seed=0, name="pile",
+                           classes=["Wikipedia (en)", "Github", "EuroParl"],
+                           examples_per_class=20, max_chars=25)
+    assert ds.features == ["Wikipedia (en)", "Github", "EuroParl"]
+    assert ds.examples.height == 60
+    assert ds.examples["text"].str.len_chars().max() <= 25
+    positives = ds.labels.group_by("feature").agg(pl.col("label").sum())
+    assert (positives["label"] == 20).all()
+    with pytest.raises(DatasetError, match="no rows of class \\['Enron Emails'\\]"):
+        build_class_table(shard, tmp_path / "x", text_column="text",
+                          class_column="meta.pile_set_name", aggregation="mean",
+                          test_fraction=0.3, seed=0, name="pile", classes=["Enron Emails", "Github"])
+    with pytest.raises(DatasetError, match="'meta' has no field 'set'"):
+        build_class_table(shard, tmp_path / "y", text_column="text", class_column="meta.set",
+                          aggregation="mean", test_fraction=0.3, seed=0, name="pile")
+
+
+def test_class_table_language_column_like_europarl(tmp_path):
+    from sparseprobe.datasets.table import build_class_table
+
+    rows = [{"sentence": f"{w} {i}", "lang": lang}
+            for i in range(15) for lang, w in (("fr", "bonjour"), ("de", "hallo"), ("en", "hi"))]
+    path = tmp_path / "europarl.csv"
+    pl.DataFrame(rows).write_csv(path)
+    ds = build_class_table(path, tmp_path / "o", text_column="sentence", class_column="lang",
+                           aggregation="mean", test_fraction=0.3, seed=1, name="nl")
+    assert sorted(ds.features) == ["de", "en", "fr"]
+    assert load_feature_dataset(tmp_path / "o").fingerprint == ds.fingerprint

@@ -76,7 +76,7 @@ def source_path(source: str) -> str:
 
 def dataset_source(spec: dict) -> str | list[str]:
     """The input of a dataset's build: a pinned source, the user's table or CoNLL-U files."""
-    if spec["builder"] == "table":
+    if spec["builder"] in ("table", "class_table"):
         return str(spec["path"])
     if spec["builder"].endswith("_conllu"):
         return [str(p) for p in spec["paths"]]

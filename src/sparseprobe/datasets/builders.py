@@ -9,7 +9,9 @@
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
   features; ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
   (``sparseprobe.datasets.tagged``).
-- ``table``: your own CSV/Parquet/JSONL file (``sparseprobe.datasets.table``).
+- ``table``: your own CSV/Parquet/JSONL file; ``class_table``: one-vs-rest over a class column,
+  which also reads the paper's original corpora (Pile shards, Europarl, GitHub code dumps)
+  (``sparseprobe.datasets.table``).
 
 All are deterministic functions of their source, the config and the seed.
 """
@@ -30,7 +32,7 @@ from sparseprobe.datasets.schema import (
     document_id,
     write_feature_dataset,
 )
-from sparseprobe.datasets.table import build_table
+from sparseprobe.datasets.table import build_class_table, build_table
 from sparseprobe.datasets.tagged import (
     build_dependencies_conllu,
     build_morphology_brown,
@@ -127,6 +129,7 @@ BUILDERS = {
     "morphology_conllu": build_morphology_conllu,
     "dependencies_conllu": build_dependencies_conllu,
     "table": build_table,
+    "class_table": build_class_table,
 }
 """Builder per config ``builder`` name: called as builder(source, out_dir, test_fraction=...,
 seed=..., name=..., **the dataset's config entry); ``source`` is the pinned archive, the user's

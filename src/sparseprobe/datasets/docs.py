@@ -99,6 +99,10 @@ def render(configs: list[tuple[str, str, dict]]) -> str:
     lines += [
         "| `table` | your own data | a .csv, .parquet or .jsonl file | yours | the span "
         "columns, else the whole text | as in the file | one per label column |",
+        "| `class_table` | your data or the paper's original corpora: Pile shards "
+        "(`*.jsonl.zst`, class `meta.pile_set_name`), Europarl with a language column, GitHub "
+        "code with a `language` column | the corpus's | the whole text (mean) | one-vs-rest "
+        "per class, `examples_per_class` each | one per class value |",
         "",
         "## Configured datasets",
         "",

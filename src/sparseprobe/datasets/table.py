@@ -1,15 +1,26 @@
-"""Your own data: a CSV, Parquet or JSONL file with a text column and binary label columns.
+"""Your own data, and the paper's original corpora in their published table formats.
 
+``build_table``: a CSV, Parquet or JSONL file with a text column and binary label columns.
 Optional columns give the character span to read (else the whole text: ``mean``/``max`` read
-all its tokens, ``last`` its last token) and a document id to group the split by. Every problem
-stops with a DatasetError naming the file and the column.
+all its tokens, ``last`` its last token) and a document id to group the split by.
+
+``build_class_table``: a text column and a class column, one one-vs-rest feature per class.
+This reads the original sources of the sequence-level categories as published: Pile shards
+(``*.jsonl.zst``, class ``meta.pile_set_name``: the data-subset task; the EuroParl subset with a
+language column: natural language), GitHub code dumps with a ``language`` column (code language).
+Dotted column names reach into JSON objects (``meta.pile_set_name``).
+
+Every problem stops with a DatasetError naming the file and the column.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 from pathlib import Path
 
 import polars as pl
+import zstandard
 
 from sparseprobe.datasets.schema import (
     FeatureDataset,
@@ -28,17 +39,27 @@ def read_table(path: Path) -> pl.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    suffix = path.suffix.lower()
+    suffixes = [x.lower() for x in path.suffixes]
+    source: Path | io.BytesIO = path
+    if suffixes and suffixes[-1] in (".zst", ".zstd", ".gz"):
+        raw = path.read_bytes()
+        try:
+            data = (gzip.decompress(raw) if suffixes[-1] == ".gz"
+                    else zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read())
+        except (OSError, zstandard.ZstdError) as exc:
+            raise DatasetError(f"{path}: cannot be decompressed ({exc})") from exc
+        source, suffixes = io.BytesIO(data), suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
     try:
         if suffix == ".csv":
-            frame = pl.read_csv(path, infer_schema_length=10000)
+            frame = pl.read_csv(source, infer_schema_length=10000)
         elif suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(source)
         elif suffix in (".jsonl", ".ndjson"):
-            frame = pl.read_ndjson(path)
+            frame = pl.read_ndjson(source, infer_schema_length=None)
         else:
             raise DatasetError(f"{path}: unsupported extension '{suffix}' "
-                               "(expected .csv, .parquet or .jsonl)")
+                               "(expected .csv, .parquet or .jsonl, optionally .zst/.gz)")
     except DatasetError:
         raise
     except Exception as exc:  # polars raises several types for malformed files
@@ -121,6 +142,92 @@ def build_table(
             labels=label_frame,
             meta={"description": f"User data from {path.name}", "source": str(path),
                   "seed": seed, "test_fraction": test_fraction},
+        )
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from exc
+
+
+def column(frame: pl.DataFrame, path: Path, name: str) -> pl.Series:
+    """A column by name; ``a.b`` reaches field ``b`` of a JSON object column ``a``."""
+    head, *rest = name.split(".")
+    if head not in frame.columns:
+        raise DatasetError(f"{path}: no column '{head}' (columns: {frame.columns})")
+    series = frame[head]
+    for field in rest:
+        if not isinstance(series.dtype, pl.Struct) or field not in [
+            f.name for f in series.dtype.fields
+        ]:
+            raise DatasetError(f"{path}: column '{name}': '{series.name}' has no field '{field}'")
+        series = series.struct.field(field)
+    return series.alias(name)
+
+
+def build_class_table(
+    path: Path,
+    out_dir: Path,
+    *,
+    text_column: str,
+    class_column: str,
+    aggregation: str,
+    test_fraction: float,
+    seed: int,
+    name: str,
+    classes: list[str] | None = None,
+    examples_per_class: int | None = None,
+    max_chars: int | None = None,
+    document_column: str | None = None,
+    category: str = "custom",
+) -> FeatureDataset:
+    """One-vs-rest features over the values of ``class_column`` (optionally only ``classes``),
+    at most ``examples_per_class`` texts per class (seeded sample), each cut to ``max_chars``."""
+    path = Path(path)
+    frame = read_table(path)
+    table = pl.DataFrame([
+        column(frame, path, text_column).cast(pl.String).alias("text"),
+        column(frame, path, class_column).cast(pl.String).alias("class"),
+        *([column(frame, path, document_column).cast(pl.String).alias("document")]
+          if document_column else []),
+    ]).drop_nulls(["text", "class"]).filter(pl.col("text").str.len_chars() > 0)
+    present = table["class"].unique().sort().to_list()
+    wanted = classes if classes is not None else present
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise DatasetError(f"{path}: column '{class_column}' has no rows of class {missing} "
+                           f"(present: {present[:20]})")
+    if len(wanted) < 2:
+        raise DatasetError(f"{path}: column '{class_column}' needs at least two classes")
+    parts = []
+    for value in wanted:
+        rows = table.filter(pl.col("class") == value)
+        if examples_per_class is not None and rows.height > examples_per_class:
+            rows = rows.sample(examples_per_class, seed=seed, shuffle=True)
+        parts.append(rows)
+    table = pl.concat(parts)
+    if max_chars is not None:
+        table = table.with_columns(pl.col("text").str.head(max_chars))
+    examples = table.select(
+        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
+        document_id=(pl.col("document") if document_column
+                     else pl.col("text").map_elements(document_id, return_dtype=pl.String)),
+        text="text",
+        span_start=pl.lit(0, pl.Int64),
+        span_end=pl.col("text").str.len_chars().cast(pl.Int64),
+        stratum="class",
+    )
+    examples = examples.with_columns(split=pl.Series(assign_split(
+        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    labels = pl.concat(
+        examples.select(feature=pl.lit(value), example_id="example_id",
+                        label=pl.col("stratum") == value)
+        for value in wanted
+    )
+    try:
+        return write_feature_dataset(
+            out_dir, name=name, category=category, aggregation=aggregation, examples=examples,
+            labels=labels,
+            meta={"description": f"One-vs-rest over '{class_column}' of {path.name}",
+                  "source": str(path), "classes": wanted, "seed": seed,
+                  "test_fraction": test_fraction},
         )
     except DatasetError as exc:
         raise DatasetError(f"{path}: {exc}") from exc
