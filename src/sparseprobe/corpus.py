@@ -24,8 +24,9 @@ _KEY_CHARS = 64
 
 
 def _leak_key(text: str) -> str:
-    """Texts sharing their first 64 characters count as the same document (dataset builders
-    may cut a source text, so exact equality would miss a test example inside the background)."""
+    """A test text's first 64 characters. A background document that starts with any test key
+    (a shorter test text included) is dropped: builders may cut a source text, so exact
+    equality would miss a test example inside the background."""
     return text[:_KEY_CHARS]
 
 
@@ -68,7 +69,9 @@ def build_corpus(
         for stem in background_sae_probes:
             prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls()
             background += [(f"sae_probes:{stem}", p) for p in prompts.unique(maintain_order=True)]
-    background = [(o, t) for o, t in background if _leak_key(t) not in test_keys]
+    lengths = sorted({len(key) for key in test_keys})
+    background = [(o, t) for o, t in background
+                  if not any(t[:n] in test_keys for n in lengths)]
     random.Random(f"{seed}:background").shuffle(background)
     budget = background_chars
     for origin, text in background:
