@@ -4,7 +4,6 @@ so the workflow's builders run on fixture data without a registry."""
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 import zipfile
 from pathlib import Path

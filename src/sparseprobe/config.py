@@ -8,7 +8,6 @@ validated dict into the frozen dataclasses the stages take. Importing this modul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sparseprobe.errors import SparseProbeError
 
@@ -137,9 +136,3 @@ def families(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
     for spec in specs.values():
         out.setdefault(spec.family, []).append(spec.name)
     return out
-
-
-def resolve(path: str | Path, base: Path) -> str:
-    """A config path made absolute against ``base`` (the workflow's working directory)."""
-    path = Path(path)
-    return str(path if path.is_absolute() else base / path)

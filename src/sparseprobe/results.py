@@ -46,9 +46,6 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "seed": pl.Int64,
 }
 
-METRICS = ("f1", "precision", "recall", "accuracy", "balanced_accuracy", "mcc", "roc_auc", "pr_auc")
-
-
 def to_frame(rows: list[dict]) -> pl.DataFrame:
     """Rows (dicts with every schema column) as a frame with exactly the schema's types."""
     missing = [col for col in RESULT_SCHEMA if rows and col not in rows[0]]

@@ -28,8 +28,8 @@ from sparseprobe.datasets.catalogs import catalogue_messages
 from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
 from sparseprobe.datasets.schema import (
     FeatureDataset,
-    assign_split,
     document_id,
+    with_split,
     write_feature_dataset,
 )
 from sparseprobe.datasets.table import build_class_table, build_table
@@ -91,12 +91,7 @@ def build_natural_language(
         span_start=pl.lit(0, pl.Int64),
         span_end=pl.col("text").str.len_chars().cast(pl.Int64),
     )
-    examples = examples.with_columns(
-        split=pl.Series(
-            assign_split(examples["stratum"].to_list(), examples["document_id"].to_list(),
-                         test_fraction, seed)
-        )
-    )
+    examples = with_split(examples, test_fraction, seed)
     labels = pl.concat(
         examples.select(
             feature=pl.lit(language), example_id="example_id", label=pl.col("stratum") == language

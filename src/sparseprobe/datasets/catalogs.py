@@ -94,12 +94,6 @@ def catalogue_messages(wheel: zipfile.ZipFile, language: str) -> list[str]:
     return list(seen)
 
 
-def catalogue_languages(wheel: zipfile.ZipFile) -> list[str]:
-    """Language codes with a core Django catalogue in the wheel, sorted."""
-    pattern = re.compile(r"^django/conf/locale/([^/]+)/LC_MESSAGES/django\.po$")
-    return sorted({m.group(1) for n in wheel.namelist() if (m := pattern.match(n))})
-
-
 def sae_probes_table(wheel: zipfile.ZipFile, stem: str) -> pl.DataFrame:
     """One sae-probes dataset (``cleaned_data/{stem}.csv.zst``) as a frame (prompt, target...)."""
     path = f"sae_probes/data/cleaned_data/{stem}.csv.zst"
@@ -113,12 +107,3 @@ def sae_probes_table(wheel: zipfile.ZipFile, stem: str) -> pl.DataFrame:
         if col not in frame.columns:
             raise SourceError(f"{wheel.filename}:{path}: no column '{col}'")
     return frame
-
-
-def sae_probes_stems(wheel: zipfile.ZipFile) -> list[str]:
-    """Stems (e.g. '65_high-school') of every sae-probes dataset in the wheel, sorted."""
-    prefix, suffix = "sae_probes/data/cleaned_data/", ".csv.zst"
-    return sorted(
-        n[len(prefix) : -len(suffix)] for n in wheel.namelist()
-        if n.startswith(prefix) and n.endswith(suffix)
-    )

@@ -22,8 +22,8 @@ import polars as pl
 from sparseprobe.datasets.catalogs import sae_probes_table
 from sparseprobe.datasets.schema import (
     FeatureDataset,
-    assign_split,
     document_id,
+    with_split,
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError
@@ -105,10 +105,6 @@ DESCRIPTIONS = {
 }
 
 
-def _document_ids(texts: pl.Series) -> pl.Series:
-    return texts.map_elements(document_id, return_dtype=pl.String)
-
-
 def last_word_span(text: str) -> tuple[int, int]:
     """Character span of the last whitespace-delimited word (the whole text if none)."""
     match = _LAST_WORD.search(text)
@@ -125,14 +121,11 @@ def _finish(frame: pl.DataFrame, span: str, test_fraction: float, seed: int) -> 
         spans = [(0, len(t)) for t in frame["text"]]
     frame = frame.with_columns(
         example_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        document_id=_document_ids(frame["text"]),
+        document_id=pl.col("text").map_elements(document_id, return_dtype=pl.String),
         span_start=pl.Series([s for s, _ in spans], dtype=pl.Int64),
         span_end=pl.Series([e for _, e in spans], dtype=pl.Int64),
     )
-    return frame.with_columns(
-        split=pl.Series(assign_split(frame["stratum"].to_list(), frame["document_id"].to_list(),
-                                     test_fraction, seed))
-    )
+    return with_split(frame, test_fraction, seed)
 
 
 def build_binary_sets(

@@ -104,6 +104,13 @@ def assign_split(
     return split.tolist()
 
 
+def with_split(frame: pl.DataFrame, test_fraction: float, seed: int) -> pl.DataFrame:
+    """``frame`` (with ``stratum`` and ``document_id``) plus its ``split`` column."""
+    split = assign_split(frame["stratum"].to_list(), frame["document_id"].to_list(),
+                         test_fraction, seed)
+    return frame.with_columns(split=pl.Series(split))
+
+
 def _frame_digest(frame: pl.DataFrame) -> str:
     """Content digest of a frame, independent of Parquet writer details."""
     digest = hashlib.sha256()

@@ -24,8 +24,8 @@ import zstandard
 
 from sparseprobe.datasets.schema import (
     FeatureDataset,
-    assign_split,
     document_id,
+    with_split,
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError
@@ -130,8 +130,7 @@ def build_table(
     examples = examples.with_columns(
         stratum=pl.Series([f"{first}:{v}" for v in labels[first]]),
     )
-    examples = examples.with_columns(split=pl.Series(assign_split(
-        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    examples = with_split(examples, test_fraction, seed)
     label_frame = pl.concat(
         pl.DataFrame({"feature": column, "example_id": examples["example_id"], "label": values})
         for column, values in labels.items()
@@ -214,8 +213,7 @@ def build_class_table(
         span_end=pl.col("text").str.len_chars().cast(pl.Int64),
         stratum="class",
     )
-    examples = examples.with_columns(split=pl.Series(assign_split(
-        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    examples = with_split(examples, test_fraction, seed)
     labels = pl.concat(
         examples.select(feature=pl.lit(value), example_id="example_id",
                         label=pl.col("stratum") == value)

@@ -92,7 +92,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sparseprobe.datasets.schema import FeatureDataset, assign_split, write_feature_dataset
+from sparseprobe.datasets.schema import FeatureDataset, with_split, write_feature_dataset
 from sparseprobe.errors import DatasetError, SourceError
 from sparseprobe.sources import sha256_of
 
@@ -620,8 +620,7 @@ def _build(corpus: _Corpus, out_dir: Path, *, name: str, category: str, features
         stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos"))
         .otherwise(pl.lit(":neg")),
     )
-    frame = frame.with_columns(split=pl.Series(assign_split(
-        frame["stratum"].to_list(), frame["document_id"].to_list(), test_fraction, seed)))
+    frame = with_split(frame, test_fraction, seed)
     return write_feature_dataset(
         out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
         labels=frame.select("feature", "example_id", "label"),

@@ -20,8 +20,8 @@ import polars as pl
 from sparseprobe.datasets.catalogs import sae_probes_table
 from sparseprobe.datasets.schema import (
     FeatureDataset,
-    assign_split,
     document_id,
+    with_split,
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError
@@ -119,8 +119,7 @@ def build_text_features(
         "span_end": [e for _, _, e in order],
         "stratum": [first_label[u] for u in order],
     })
-    examples = examples.with_columns(split=pl.Series(assign_split(
-        examples["stratum"].to_list(), examples["document_id"].to_list(), test_fraction, seed)))
+    examples = with_split(examples, test_fraction, seed)
     labels = pl.DataFrame(
         [(f, chosen[u], lab) for f, u, lab in label_rows],
         schema=["feature", "example_id", "label"], orient="row",
