@@ -31,7 +31,7 @@ def test_round_trip_and_fingerprint(tmp_path):
     assert loaded.fingerprint == written.fingerprint
     assert loaded.features == ["f"]
     table = loaded.feature_table("f")
-    assert table.columns == ["example_id", "label", "split"]
+    assert table.columns == ["example_id", "label", "target", "split"]
     again = write_feature_dataset(tmp_path / "ds2", name="ds", category="toy", aggregation="mean",
                                   examples=examples, labels=labels, meta={})
     assert again.fingerprint == written.fingerprint

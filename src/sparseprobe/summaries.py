@@ -2,7 +2,7 @@
 
 Definitions (used by every table here):
 - *best layer* of (model, dataset, feature, method, k): the layer whose probe has the highest test
-  F1 (ties: the shallowest). Choosing the layer on the test split makes these F1s an optimistic
+  F1 (regression targets: the highest test R^2; ties: the shallowest). Choosing the layer on the test split makes these F1s an optimistic
   summary of the sweep; they are descriptive, not an unbiased estimate of a fresh probe.
 - *relative depth* of layer L in an n-layer model: (L + 1) / n.
 - *F1 at k* for k larger than a model's d_mlp reads the k = d_mlp probe (the grid is capped).
@@ -22,9 +22,10 @@ _MODEL_COLUMNS = ["model", "family", "n_parameters", "n_layers", "d_mlp"]
 
 def best_layers(probes: pl.DataFrame) -> pl.DataFrame:
     """One row per (model, dataset, feature, method, k): the best layer and its metrics."""
-    keys = [*_MODEL_COLUMNS, "dataset", "feature", "method", "k"]
+    keys = [*_MODEL_COLUMNS, "dataset", "feature", "task", "method", "k"]
     return (
-        probes.sort([*keys, "f1", "layer"], descending=[False] * len(keys) + [True, False])
+        probes.with_columns(_score=pl.coalesce("f1", "r2"))
+        .sort([*keys, "_score", "layer"], descending=[False] * len(keys) + [True, False])
         .group_by(keys, maintain_order=True)
         .first()
         .select(
@@ -35,6 +36,8 @@ def best_layers(probes: pl.DataFrame) -> pl.DataFrame:
             mcc="mcc",
             roc_auc="roc_auc",
             pr_auc="pr_auc",
+            r2="r2",
+            mae="mae",
             n_test="n_test",
         )
         .sort(["dataset", "feature", "method", "k"])
@@ -51,18 +54,20 @@ def write_model_summary(probe_files, probes_out, best_out) -> None:
 def scaling_table(probes: pl.DataFrame, k_values: list[int]) -> pl.DataFrame:
     """Per (dataset, feature, model): best-layer F1 at each k in ``k_values`` and dense.
 
-    Columns: model columns, dataset, feature, ``f1_k{k}`` / ``layer_k{k}`` per k, ``f1_dense`` /
-    ``layer_dense``; rows sorted by dataset, feature and model size.
+    Columns: model columns, dataset, feature, task, ``f1_k{k}`` / ``layer_k{k}`` per k,
+    ``f1_dense`` / ``layer_dense``, and for regression targets ``r2_k{k}`` / ``r2_dense`` (F1
+    columns are then null); rows sorted by dataset, feature and model size.
     """
     best = best_layers(probes)
-    keys = [*_MODEL_COLUMNS, "dataset", "feature"]
+    keys = [*_MODEL_COLUMNS, "dataset", "feature", "task"]
     table = best.select(keys).unique(maintain_order=True)
-    picks = [(f"k{k}", (pl.col("method") == "mean_diff") & (pl.col("k") == pl.min_horizontal(
-        pl.lit(k), pl.col("d_mlp")))) for k in k_values]
+    picks = [(f"k{k}", pl.col("method").is_in(["mean_diff", "correlation"]) & (
+        pl.col("k") == pl.min_horizontal(pl.lit(k), pl.col("d_mlp")))) for k in k_values]
     picks.append(("dense", pl.col("method") == "dense"))
     for suffix, condition in picks:
         part = best.filter(condition).select(
-            *keys, pl.col("f1").alias(f"f1_{suffix}"), pl.col("best_layer").alias(f"layer_{suffix}")
+            *keys, pl.col("f1").alias(f"f1_{suffix}"), pl.col("r2").alias(f"r2_{suffix}"),
+            pl.col("best_layer").alias(f"layer_{suffix}"),
         )
         table = table.join(part, on=keys, how="left")
     return table.sort(["dataset", "feature", "n_parameters"])
@@ -91,16 +96,17 @@ def plot_f1_vs_k(model_probe_files, out_path, dataset: str) -> None:
     cmap = plt.get_cmap("viridis")
     for ax, feature in zip(axes.flat, features):
         sub = best.filter(pl.col("feature") == feature)
+        metric = "r2" if sub["task"][0] == "regression" else "f1"
         for i, model in enumerate(models):
             color = cmap(i / max(1, len(models) - 1))
-            line = sub.filter((pl.col("model") == model) & (pl.col("method") == "mean_diff"))
+            line = sub.filter((pl.col("model") == model) & (pl.col("method") != "dense"))
             line = line.sort("k")
-            ax.plot(line["k"], line["f1"], color=color, label=model, lw=1.2, marker=".", ms=3)
+            ax.plot(line["k"], line[metric], color=color, label=model, lw=1.2, marker=".", ms=3)
             dense = sub.filter((pl.col("model") == model) & (pl.col("method") == "dense"))
             if dense.height:
-                ax.scatter([line["k"].max() * 1.6], dense["f1"], color=color, marker="D", s=10)
+                ax.scatter([line["k"].max() * 1.6], dense[metric], color=color, marker="D", s=10)
         ax.set_xscale("log", base=2)
-        ax.set_title(feature, fontsize=9)
+        ax.set_title(feature if metric == "f1" else f"{feature} (R$^2$)", fontsize=9)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(features):]:

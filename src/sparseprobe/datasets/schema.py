@@ -7,7 +7,9 @@ A feature dataset is a directory with three files (see docs/schemas.md):
     one side), text (str), span_start / span_end (int64: the character span [start, end) whose
     tokens are read), stratum (str: what the split stratifies on), split ("train" | "test").
 ``labels.parquet``    one row per (feature, example) that the feature labels
-    feature (str), example_id (int64), label (bool: True = positive).
+    feature (str), example_id (int64), label (bool: True = positive; null for a regression
+    feature), target (float64: the value a regression feature predicts, e.g. a token's position;
+    null for a binary feature). A feature is binary or a regression target, never both.
 ``meta.json``         name, category, aggregation, description, sources, seed, fingerprint.
 
 Tokenization and span-to-token alignment happen per model (``sparseprobe.activations``), so the
@@ -39,7 +41,10 @@ EXAMPLE_SCHEMA = {
     "stratum": pl.String,
     "split": pl.String,
 }
-LABEL_SCHEMA = {"feature": pl.String, "example_id": pl.Int64, "label": pl.Boolean}
+LABEL_SCHEMA = {
+    "feature": pl.String, "example_id": pl.Int64, "label": pl.Boolean, "target": pl.Float64,
+}
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -59,14 +64,21 @@ class FeatureDataset:
         """Feature names in first-appearance order."""
         return self.labels["feature"].unique(maintain_order=True).to_list()
 
+    def task(self, feature: str) -> str:
+        """``classification`` (a binary label) or ``regression`` (a real-valued target)."""
+        rows = self.labels.filter(pl.col("feature") == feature)
+        if rows.height == 0:
+            raise DatasetError(f"dataset '{self.name}': no feature named '{feature}'")
+        return "regression" if rows["label"].is_null().all() else "classification"
+
     def feature_table(self, feature: str) -> pl.DataFrame:
-        """example_id, label, split of the examples that ``feature`` labels, by example_id."""
+        """example_id, label, target, split of the examples ``feature`` labels, by example_id."""
         rows = self.labels.filter(pl.col("feature") == feature)
         if rows.height == 0:
             raise DatasetError(f"dataset '{self.name}': no feature named '{feature}'")
         return (
             rows.join(self.examples.select("example_id", "split"), on="example_id", how="left")
-            .select("example_id", "label", "split")
+            .select("example_id", "label", "target", "split")
             .sort("example_id")
         )
 
@@ -164,15 +176,31 @@ def validate_tables(name: str, examples: pl.DataFrame, labels: pl.DataFrame) -> 
     unknown = labels.join(examples, on="example_id", how="anti")
     if unknown.height:
         raise DatasetError(f"dataset '{name}': labels refer to unknown example ids")
+    mixed = labels.group_by("feature").agg(
+        binary=pl.col("label").is_not_null().all() & pl.col("target").is_null().all(),
+        regression=pl.col("label").is_null().all() & pl.col("target").is_not_null().all(),
+    ).filter(~pl.col("binary") & ~pl.col("regression"))
+    if mixed.height:
+        raise DatasetError(
+            f"dataset '{name}': feature '{mixed['feature'][0]}' must have a label on every row "
+            "(binary) or a target on every row (regression), not a mix or neither"
+        )
     per_split = labels.join(examples.select("example_id", "split"), on="example_id").group_by(
         "feature", "split"
-    ).agg(pl.col("label").n_unique().alias("classes"))
-    single = per_split.filter(pl.col("classes") < 2)
+    ).agg(
+        classes=pl.col("label").n_unique(),
+        values=pl.col("target").n_unique(),
+        regression=pl.col("label").is_null().all(),
+    )
+    single = per_split.filter(
+        pl.when(pl.col("regression")).then(pl.col("values")).otherwise(pl.col("classes")) < 2
+    )
     if single.height:
         row = single.row(0, named=True)
         raise DatasetError(
             f"dataset '{name}': feature '{row['feature']}' has a single class in its "
-            f"{row['split']} split; a probe needs positives and negatives on both sides"
+            f"{row['split']} split; a probe needs positives and negatives (or, for a regression "
+            "target, two distinct values) on both sides"
         )
 
 
@@ -189,6 +217,8 @@ def write_feature_dataset(
     """Validate and write a dataset directory; returns it as loaded."""
     if aggregation not in AGGREGATIONS:
         raise DatasetError(f"dataset '{name}': aggregation '{aggregation}' not in {AGGREGATIONS}")
+    if "target" not in labels.columns:
+        labels = labels.with_columns(target=pl.lit(None, pl.Float64))
     for table, frame, schema in (("examples", examples, EXAMPLE_SCHEMA),
                                  ("labels", labels, LABEL_SCHEMA)):
         missing = [col for col in schema if col not in frame.columns]
@@ -227,6 +257,8 @@ def load_feature_dataset(directory: Path) -> FeatureDataset:
             raise DatasetError(f"{directory / 'meta.json'}: missing key '{key}'")
     examples = pl.read_parquet(directory / "examples.parquet")
     labels = pl.read_parquet(directory / "labels.parquet")
+    if "target" not in labels.columns:  # written before regression targets existed
+        labels = labels.with_columns(target=pl.lit(None, pl.Float64))
     validate_tables(meta["name"], examples, labels)
     return FeatureDataset(
         meta["name"], meta["category"], meta["aggregation"], examples, labels,
