@@ -7,6 +7,7 @@ from sparseprobe.config import (
     dataset_source,
     families,
     ladder_model_dir,
+    probe_layer_groups,
     selected_models,
     source_path,
 )
@@ -20,7 +21,7 @@ LADDER = config.get("ladder") or {}
 wildcard_constraints:
     model="|".join(MODELS) or "NONE",
     dataset="|".join(DATASETS),
-    layer=r"\d+",
+    layers=r"\d+-\d+",
 
 
 def model_spec(wildcards):
@@ -41,11 +42,18 @@ def dataset_files(dataset):
     )
 
 
+NEURONS_PER_PROBE_JOB = config.get("probing", {}).get("neurons_per_job", 8192)
+
+
+def probe_groups(model):
+    return probe_layer_groups(MODELS[model], NEURONS_PER_PROBE_JOB)
+
+
 def probe_files(model):
     return [
-        f"results/probes/{model}/{dataset}/layer_{layer}.parquet"
+        f"results/probes/{model}/{dataset}/layers_{group}.parquet"
         for dataset in DATASETS
-        for layer in MODELS[model].probed_layers
+        for group in probe_groups(model)
     ]
 
 

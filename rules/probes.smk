@@ -1,13 +1,13 @@
-rule probe_layer:
+rule probe_layers:
     input:
         dataset=lambda wildcards: dataset_files(wildcards.dataset),
         activations="results/activations/{model}/{dataset}",
     output:
-        "results/probes/{model}/{dataset}/layer_{layer}.parquet",
+        "results/probes/{model}/{dataset}/layers_{layers}.parquet",
     log:
-        "results/logs/probe_layer/{model}/{dataset}/layer_{layer}.log",
+        "results/logs/probe_layers/{model}/{dataset}/layers_{layers}.log",
     benchmark:
-        "results/benchmarks/probe_layer/{model}/{dataset}/layer_{layer}.tsv"
+        "results/benchmarks/probe_layers/{model}/{dataset}/layers_{layers}.tsv"
     conda:
         "../envs/sparseprobe.yaml"
     threads: 1
@@ -15,6 +15,7 @@ rule probe_layer:
         mem_mb=2000,
     params:
         probing=config.get("probing", {}),
+        layers=lambda wildcards: probe_groups(wildcards.model)[wildcards.layers],
         seed=config["seed"],
     script:
-        "../scripts/probe_layer.py"
+        "../scripts/probe_layers.py"

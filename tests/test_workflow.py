@@ -101,7 +101,10 @@ def test_full_run_outputs(completed: Path):
     assert scaling.height == 2 * 5
     assert (work / "results/plots/ladder/f1_vs_k__compounds.png").stat().st_size > 10_000
     assert (work / "results/ladder/models/tiny-1/training.json").is_file()
-    for rule in ("ladder", "extract_activations", "probe_layer"):
+    # a tiny model's layers share one probe job (probing.neurons_per_job)
+    assert [p.name for p in (work / "results/probes/tiny-2/compounds").glob("*.parquet")] == [
+        "layers_0-1.parquet"]
+    for rule in ("ladder", "extract_activations", "probe_layers"):
         assert list((work / "results/benchmarks" / rule).rglob("*.tsv")), rule
     # everything is up to date: a second run has nothing to do
     assert "Nothing to be done" in snakemake(work, "-n").stdout + snakemake(work, "-n").stderr

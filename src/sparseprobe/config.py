@@ -83,6 +83,24 @@ def dataset_source(spec: dict) -> str | list[str]:
     return source_path(SOURCE_OF_BUILDER[spec["builder"]])
 
 
+DEFAULT_NEURONS_PER_PROBE_JOB = 8192
+
+
+def probe_layer_groups(spec: ModelSpec, neurons_per_job: int = DEFAULT_NEURONS_PER_PROBE_JOB
+                       ) -> dict[str, list[int]]:
+    """The probe jobs of one (model, dataset): label ``"{first}-{last}"`` -> its layers.
+
+    Consecutive probed layers are grouped so that a job holds about ``neurons_per_job`` neurons
+    (at least one layer): a small model's layers share one job (a job costs ~2 s of start-up),
+    a large model gets a job per layer. Only the partition of the work depends on this; every
+    probe and every number is the same for any value.
+    """
+    per_job = max(1, neurons_per_job // spec.d_mlp) if spec.d_mlp else 1
+    layers = spec.probed_layers
+    groups = [layers[i:i + per_job] for i in range(0, len(layers), per_job)]
+    return {f"{group[0]}-{group[-1]}": group for group in groups}
+
+
 LADDER_DIR = "results/ladder/models"
 
 

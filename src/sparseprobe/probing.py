@@ -226,3 +226,12 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
         }
         rows += [{**context, **row} for row in heuristic_sweep(data, settings)]
     return to_frame(rows)
+
+
+def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings):
+    """:func:`probe_layer` on each of ``layers`` (one probe job), as one schema frame."""
+    import polars as pl
+
+    if not layers:
+        raise ProbeError(f"{store_dir}: no layers to probe")
+    return pl.concat([probe_layer(dataset, store_dir, layer, settings) for layer in layers])

@@ -2,18 +2,20 @@ import _bootstrap  # noqa: F401
 from pathlib import Path
 
 from sparseprobe.datasets import load_feature_dataset
-from sparseprobe.probing import ProbeSettings, probe_layer
+from sparseprobe.probing import ProbeSettings, probe_layers
 from sparseprobe.results import write_results
 from sparseprobe.workflow import logged
 
 with logged(snakemake.log[0]) as log:
     probing = dict(snakemake.params.probing)
+    probing.pop("neurons_per_job", None)  # how jobs are partitioned, not how probes are fit
     settings = ProbeSettings(
         k_grid=tuple(probing.pop("k", ProbeSettings.k_grid)), seed=snakemake.params.seed, **probing
     )
     dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
-    frame = probe_layer(dataset, Path(snakemake.input.activations), int(snakemake.wildcards.layer),
-                        settings)
+    frame = probe_layers(dataset, Path(snakemake.input.activations), snakemake.params.layers,
+                         settings)
     write_results(frame, Path(snakemake.output[0]))
     unconverged = frame.filter(~frame["converged"]).height
-    log.info("%d probes written; %d did not converge", frame.height, unconverged)
+    log.info("layers %s: %d probes written; %d did not converge", snakemake.params.layers,
+             frame.height, unconverged)
