@@ -1,16 +1,18 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
+from sparseprobe.config import dataset_source
 from sparseprobe.datasets.builders import BUILDERS
 from sparseprobe.workflow import logged
 
 with logged(snakemake.log[0]) as log:
     spec = dict(snakemake.params.spec)
+    several = isinstance(dataset_source(spec), list)  # the rule's inputs, in order
     builder = BUILDERS[spec.pop("builder")]
     spec.pop("context_tokens", None)  # used by extraction, not by the dataset
     spec.pop("path", None)  # a table's path is the rule's input
-    conllu = spec.pop("paths", None)  # CoNLL-U files are the rule's inputs
-    source = [Path(p) for p in snakemake.input] if conllu else Path(snakemake.input[0])
+    spec.pop("paths", None)  # files the user provides are the rule's inputs
+    source = [Path(p) for p in snakemake.input] if several else Path(snakemake.input[0])
     dataset = builder(
         source, Path(snakemake.output.meta).parent,
         test_fraction=snakemake.params.test_fraction, seed=snakemake.params.seed,

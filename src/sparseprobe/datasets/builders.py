@@ -5,6 +5,9 @@
   one-vs-rest feature per language; read as the mean over all tokens (the paper's EuroParl task).
 - ``compound_words``, ``wikidata``, ``code_language``, ``data_subset``: sae-probes sets
   (``sparseprobe.datasets.sae_probes``).
+- ``code_language_pygments``: one-vs-rest over the languages of Pygments' example files (PyPI
+  sdist); ``code_language_github``: the same over GitHub code dumps you provide, the paper's
+  source (``sparseprobe.datasets.code``).
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
 - ``position``: a token's position, as a regression target and as bins
   (``sparseprobe.datasets.position``).
@@ -27,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from sparseprobe.datasets.catalogs import catalogue_messages
+from sparseprobe.datasets.code import build_code_language, build_code_language_github
 from sparseprobe.datasets.position import build_position
 from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
 from sparseprobe.datasets.schema import (
@@ -119,6 +123,8 @@ BUILDERS = {
     "compound_words": partial(build_binary_sets, category="compound_words"),
     "wikidata": partial(build_binary_sets, category="wikidata"),
     "code_language": partial(build_binary_sets, category="code_language"),
+    "code_language_pygments": build_code_language,
+    "code_language_github": build_code_language_github,
     "data_subset": build_data_subset,
     "text_features": build_text_features,
     "position": build_position,

