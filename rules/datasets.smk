@@ -1,6 +1,7 @@
 rule build_dataset:
     input:
-        lambda wildcards: dataset_source(DATASETS[wildcards.dataset]),
+        source=lambda wildcards: dataset_source(DATASETS[wildcards.dataset]),
+        facts=lambda wildcards: DATASETS[wildcards.dataset].get("facts", []),
     output:
         examples="results/datasets/{dataset}/examples.parquet",
         labels="results/datasets/{dataset}/labels.parquet",

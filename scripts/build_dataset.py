@@ -12,7 +12,9 @@ with logged(snakemake.log[0]) as log:
     spec.pop("context_tokens", None)  # used by extraction, not by the dataset
     spec.pop("path", None)  # a table's path is the rule's input
     spec.pop("paths", None)  # files the user provides are the rule's inputs
-    source = [Path(p) for p in snakemake.input] if several else Path(snakemake.input[0])
+    sources = snakemake.input.source
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    source = [Path(p) for p in sources] if several else Path(sources[0])
     dataset = builder(
         source, Path(snakemake.output.meta).parent,
         test_fraction=snakemake.params.test_fraction, seed=snakemake.params.seed,

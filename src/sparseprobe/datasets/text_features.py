@@ -6,6 +6,10 @@ byte-level BPE pre-tokenizer splits text into (an optional leading space plus a 
 of digits or of other symbols; whitespace runs; English contractions). BPE merges never cross
 these boundaries, so for common words the pre-token is the model's token; for rarer ones the
 model reads the pre-token's last sub-word token (aggregation ``last``), which inherits its label.
+
+Two sources share one sampling core (:func:`sample_text_features`, documents as (id, text)):
+sae-probes corpora (:func:`build_text_features`, offline) and the paper's own Pile documents
+(``sparseprobe.datasets.pile.build_text_features_pile``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,80 @@ def pre_tokens(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in PRE_TOKEN.finditer(text)]
 
 
+def check_features(features: list[str], name: str) -> None:
+    """Raise a DatasetError naming the predicates of ``features`` that are not in PREDICATES."""
+    unknown = sorted(set(features) - set(PREDICATES))
+    if unknown:
+        raise DatasetError(f"dataset '{name}': unknown predicates {unknown}; known: "
+                           f"{sorted(PREDICATES)}")
+
+
+def sample_text_features(
+    documents: list[tuple[str, str]],
+    out_dir: Path,
+    *,
+    features: list[str],
+    examples_per_feature: int,
+    positive_fraction: float,
+    aggregation: str,
+    test_fraction: float,
+    seed: int,
+    name: str,
+    source: str,
+    meta: dict,
+) -> FeatureDataset:
+    """The sampling core shared by every source of text: ``documents`` is a list of
+    (document_id, text). Per predicate, ``examples_per_feature`` pre-tokens are drawn
+    (``positive_fraction`` of them positive) with one RNG seeded by ``seed`` and advanced feature
+    after feature; a pre-token drawn by several predicates is one example labelled by each. The
+    split is grouped by document_id, so no document has pre-tokens on both sides. ``source``
+    names the corpus in errors. What this does NOT establish: a pre-token is the model's token
+    only for common words (rarer words are read at their last sub-word token)."""
+    check_features(features, name)
+    texts = [text for _, text in documents]
+    units = [(t, s, e) for t, text in enumerate(texts) for s, e in pre_tokens(text)]
+    strings = [texts[t][s:e] for t, s, e in units]
+    rng = random.Random(seed)
+    n_pos = max(1, round(examples_per_feature * positive_fraction))
+    chosen: dict[tuple[int, int, int], int] = {}
+    label_rows: list[tuple[str, tuple[int, int, int], bool]] = []
+    for feature in features:
+        predicate = PREDICATES[feature]
+        flags = [predicate(u) for u in strings]
+        for label, count in ((True, n_pos), (False, examples_per_feature - n_pos)):
+            pool = [u for u, f in zip(units, flags) if f == label]
+            if len(pool) < count:
+                raise DatasetError(
+                    f"dataset '{name}': predicate '{feature}' has {len(pool)} "
+                    f"{'positive' if label else 'negative'} pre-tokens in {source}, fewer "
+                    f"than the {count} requested"
+                )
+            for unit in rng.sample(pool, count):
+                chosen.setdefault(unit, len(chosen))
+                label_rows.append((feature, unit, label))
+    order = sorted(chosen, key=chosen.get)
+    first_label = {}
+    for feature, unit, label in label_rows:
+        first_label.setdefault(unit, f"{feature}:{'pos' if label else 'neg'}")
+    examples = pl.DataFrame({
+        "example_id": list(range(len(order))),
+        "document_id": [documents[t][0] for t, _, _ in order],
+        "text": [texts[t] for t, _, _ in order],
+        "span_start": [s for _, s, _ in order],
+        "span_end": [e for _, _, e in order],
+        "stratum": [first_label[u] for u in order],
+    })
+    examples = with_split(examples, test_fraction, seed)
+    labels = pl.DataFrame(
+        [(f, chosen[u], lab) for f, u, lab in label_rows],
+        schema=["feature", "example_id", "label"], orient="row",
+    ).unique(["feature", "example_id"], keep="first", maintain_order=True)
+    return write_feature_dataset(
+        out_dir, name=name, category="text_features", aggregation=aggregation,
+        examples=examples, labels=labels, meta=meta,
+    )
+
+
 def build_text_features(
     sae_probes_wheel: Path,
     out_dir: Path,
@@ -77,10 +155,7 @@ def build_text_features(
     """Sample, per predicate, ``examples_per_feature`` pre-tokens (``positive_fraction`` of
     them positive) from texts of the sae-probes ``corpora`` (stems). The split is grouped by
     text, so no text has pre-tokens on both sides."""
-    unknown = sorted(set(features) - set(PREDICATES))
-    if unknown:
-        raise DatasetError(f"dataset '{name}': unknown predicates {unknown}; known: "
-                           f"{sorted(PREDICATES)}")
+    check_features(features, name)
     texts: list[str] = []
     with open_wheel(sae_probes_wheel) as wheel:
         for stem in corpora:
@@ -88,45 +163,11 @@ def build_text_features(
                 maintain_order=True)
             texts += [p[:max_chars] for p in prompts.sample(
                 min(texts_per_corpus, prompts.len()), seed=seed, shuffle=True)]
-    units = [(t, s, e) for t, text in enumerate(texts) for s, e in pre_tokens(text)]
-    rng = random.Random(seed)
-    n_pos = max(1, round(examples_per_feature * positive_fraction))
-    chosen: dict[tuple[int, int, int], int] = {}
-    label_rows: list[tuple[str, tuple[int, int, int], bool]] = []
-    for feature in features:
-        predicate = PREDICATES[feature]
-        flags = [predicate(texts[t][s:e]) for t, s, e in units]
-        for label, count in ((True, n_pos), (False, examples_per_feature - n_pos)):
-            pool = [u for u, f in zip(units, flags) if f == label]
-            if len(pool) < count:
-                raise DatasetError(
-                    f"dataset '{name}': predicate '{feature}' has {len(pool)} "
-                    f"{'positive' if label else 'negative'} pre-tokens in the corpora, fewer "
-                    f"than the {count} requested"
-                )
-            for unit in rng.sample(pool, count):
-                chosen.setdefault(unit, len(chosen))
-                label_rows.append((feature, unit, label))
-    order = sorted(chosen, key=chosen.get)
-    first_label = {}
-    for feature, unit, label in label_rows:
-        first_label.setdefault(unit, f"{feature}:{'pos' if label else 'neg'}")
-    examples = pl.DataFrame({
-        "example_id": list(range(len(order))),
-        "document_id": [document_id(texts[t]) for t, _, _ in order],
-        "text": [texts[t] for t, _, _ in order],
-        "span_start": [s for _, s, _ in order],
-        "span_end": [e for _, _, e in order],
-        "stratum": [first_label[u] for u in order],
-    })
-    examples = with_split(examples, test_fraction, seed)
-    labels = pl.DataFrame(
-        [(f, chosen[u], lab) for f, u, lab in label_rows],
-        schema=["feature", "example_id", "label"], orient="row",
-    ).unique(["feature", "example_id"], keep="first", maintain_order=True)
-    return write_feature_dataset(
-        out_dir, name=name, category="text_features", aggregation=aggregation,
-        examples=examples, labels=labels,
+    return sample_text_features(
+        [(document_id(text), text) for text in texts], out_dir, features=features,
+        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
+        aggregation=aggregation, test_fraction=test_fraction, seed=seed, name=name,
+        source="the corpora",
         meta={"description": "The paper's token-string predicates, on pre-tokens of sae-probes "
               "corpora (see sparseprobe.datasets.text_features).",
               "corpora": corpora, "positive_fraction": positive_fraction,
