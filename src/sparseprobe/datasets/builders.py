@@ -9,6 +9,9 @@
   sdist); ``code_language_github``: the same over GitHub code dumps you provide, the paper's
   source (``sparseprobe.datasets.code``).
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
+- ``latex``: regions of LaTeX source (math, sub/superscripts, fractions, ...) in Biopython's
+  LaTeX documentation (PyPI sdist); ``latex_arxiv``: the same over arXiv e-prints you provide
+  (``sparseprobe.datasets.latex``).
 - ``position``: a token's position, as a regression target and as bins
   (``sparseprobe.datasets.position``).
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
@@ -35,6 +38,7 @@ import polars as pl
 
 from sparseprobe.datasets.catalogs import catalogue_messages
 from sparseprobe.datasets.code import build_code_language, build_code_language_github
+from sparseprobe.datasets.latex import build_latex, build_latex_arxiv
 from sparseprobe.datasets.pile import (
     build_compound_words_pile,
     build_text_features_pile,
@@ -138,6 +142,8 @@ BUILDERS = {
     "data_subset": build_data_subset,
     "text_features": build_text_features,
     "position": build_position,
+    "latex": build_latex,
+    "latex_arxiv": build_latex_arxiv,
     "part_of_speech": build_part_of_speech_brown,
     "morphology": build_morphology_brown,
     "dependencies": build_dependencies_silver,

