@@ -95,3 +95,13 @@ def test_unknown_features_and_too_few_examples_are_named(wheels, tmp_path):
         BUILDERS["compound_words"](wheels / "sae.whl", tmp_path / "y", test_fraction=0.3, seed=0,
                                    name="y", features=["high-school"],
                                    examples_per_feature=10000, aggregation="last")
+
+
+def test_pre_tokens_cover_every_character_underscores_included():
+    from sparseprobe.datasets.text_features import pre_tokens
+
+    text = "x_i = a__b; snake_case  end\n\n\tÉté 42's"
+    spans = pre_tokens(text)
+    assert "".join(text[s:e] for s, e in spans) == text
+    assert all(e1 == s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
+    assert ("_" in [text[s:e] for s, e in spans]) and "__" in [text[s:e] for s, e in spans]

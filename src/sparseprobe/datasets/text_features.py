@@ -32,7 +32,7 @@ from sparseprobe.errors import DatasetError
 from sparseprobe.sources import open_wheel
 
 PRE_TOKEN = re.compile(
-    r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+", re.UNICODE
+    r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+", re.UNICODE
 )
 
 
