@@ -83,6 +83,39 @@ def test_metrics_use_scores_for_auc():
     assert m["roc_auc"] == 1.0 and m["recall"] < 1.0  # AUC sees the ranking, F1 the threshold
 
 
+@pytest.mark.parametrize("case", range(40))
+def test_metrics_equal_sklearn_metrics(case):
+    """The confusion-count metrics give sklearn.metrics' values, ties, all-negative and
+    all-positive predictions included."""
+    from sklearn import metrics
+
+    rng = np.random.default_rng(case)
+    n = int(rng.integers(5, 300))
+    y = rng.random(n) < rng.uniform(0.05, 0.95)
+    y[:2] = [True, False]
+    scores = rng.normal(size=n) + y * rng.uniform(0, 3)
+    if case % 4 == 1:
+        scores = np.round(scores, 0)  # many ties
+    if case % 4 == 2:
+        scores = scores - 100  # predicts no positive
+    if case % 4 == 3:
+        scores = scores + 100  # predicts every example positive
+    pred = scores > 0
+    m = probe_metrics(y, pred, scores)
+    expected = {
+        "f1": metrics.f1_score(y, pred, zero_division=0.0),
+        "precision": metrics.precision_score(y, pred, zero_division=0.0),
+        "recall": metrics.recall_score(y, pred, zero_division=0.0),
+        "accuracy": metrics.accuracy_score(y, pred),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y, pred),
+        "mcc": metrics.matthews_corrcoef(y, pred),
+        "roc_auc": metrics.roc_auc_score(y, scores),
+        "pr_auc": metrics.average_precision_score(y, scores),
+    }
+    for name, value in expected.items():
+        assert m[name] == pytest.approx(value, abs=1e-12), name
+
+
 def test_single_class_split_is_an_error():
     data = planted()
     bad = FeatureData("bad", data.x_train, data.y_train, data.x_test, np.zeros_like(data.y_test))

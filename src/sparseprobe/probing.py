@@ -8,7 +8,8 @@ sklearn ``RidgeCV``) as the probe; their rows carry R^2 and mean absolute error 
 For each feature: activations are scaled by ``scale`` x the per-neuron train std (no centering,
 as in the paper); neurons are ranked by |mean(pos) - mean(neg)| on the train split only; for each
 k a class-balanced L2 logistic regression is fitted on the top-k neurons; the dense probe uses
-every neuron. Metrics come from sklearn.metrics on the test split, ROC-AUC and PR-AUC from the
+every neuron. Metrics are sklearn.metrics' definitions on the test split (computed from one
+confusion count, checked against sklearn.metrics in the tests), ROC-AUC and PR-AUC from the
 decision scores (not from hard predictions, the reference code's bug).
 
 What a row establishes: how well a linear read-out of these k neurons separates the feature on
@@ -22,20 +23,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    matthews_corrcoef,
-    mean_absolute_error,
-    precision_score,
-    r2_score,
-    recall_score,
-    roc_auc_score,
-)
 
 from sparseprobe.errors import ProbeError
 
@@ -55,8 +42,11 @@ class ProbeSettings:
     dense: bool = True
     C: float = 1.0
     max_iter: int = 1000
+    tol: float = 1e-6  # sklearn's lbfgs stopping tolerance (its default 1e-4 stops ~0.3% short)
     scale: float = 10.0
     seed: int = 42
+    backend: str = "sklearn"  # "sklearn": one by one; "torch": the batched engine (engine.py)
+    device: str = "auto"  # the engine's device: auto | cpu | cuda[:i]
 
 
 @dataclass(frozen=True)
@@ -98,18 +88,54 @@ def rank_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(-np.abs(corr), kind="stable")
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, ties sharing their average rank (as scipy's rankdata)."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:], len(values)] - 1
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = (first[group] + last[group]) / 2.0 + 1.0
+    return ranks
+
+
 def probe_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Test-split metrics from sklearn.metrics; AUCs use the decision scores."""
+    """Test-split metrics of a binary probe; AUCs use the decision scores.
+
+    The same definitions as sklearn.metrics (f1/precision/recall with zero_division=0,
+    balanced accuracy = mean per-class recall, MCC = 0 when undefined, ROC-AUC with tied scores
+    counted half, PR-AUC = sklearn's uninterpolated average precision), computed from one
+    confusion count: sklearn's per-call input validation cost ~40 ms per probe, more than most
+    fits. tests/test_probing.py checks every value against sklearn.metrics.
+    """
+    y = np.asarray(y_true, dtype=bool)
+    p = np.asarray(y_pred, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    tp = float(np.sum(y & p))
+    fp = float(np.sum(~y & p))
+    fn = float(np.sum(y & ~p))
+    tn = float(len(y)) - tp - fp - fn
+    n_pos, n_neg = tp + fn, tn + fp
+    mcc_denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    ranks = _average_ranks(s)
+    order = np.argsort(-s, kind="mergesort")
+    hits = y[order]
+    thresholds = np.r_[np.flatnonzero(np.diff(s[order])), len(s) - 1]
+    tps = np.cumsum(hits)[thresholds]
+    precision_at = tps / (thresholds + 1.0)
+    recall_at = tps / n_pos
     return {
         **dict.fromkeys(REGRESSION_METRICS),
-        "f1": f1_score(y_true, y_pred, zero_division=0.0),
-        "precision": precision_score(y_true, y_pred, zero_division=0.0),
-        "recall": recall_score(y_true, y_pred, zero_division=0.0),
-        "accuracy": accuracy_score(y_true, y_pred),
-        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
-        "mcc": matthews_corrcoef(y_true, y_pred),
-        "roc_auc": roc_auc_score(y_true, scores),
-        "pr_auc": average_precision_score(y_true, scores),
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / n_pos if n_pos else 0.0,
+        "accuracy": (tp + tn) / len(y),
+        "balanced_accuracy": (tp / n_pos + tn / n_neg) / 2,
+        "mcc": (tp * tn - fp * fn) / mcc_denominator if mcc_denominator else 0.0,
+        "roc_auc": (ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg),
+        "pr_auc": float(np.sum(np.diff(np.r_[0.0, recall_at]) * precision_at)),
     }
 
 
@@ -119,8 +145,12 @@ def fit_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -
     The returned dict has the probe columns of the result schema (neurons, coefficients,
     intercept, metrics, converged, n_iter, fit_seconds). Non-convergence is recorded, not hidden.
     """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(
-        C=settings.C, class_weight="balanced", max_iter=settings.max_iter, solver="lbfgs"
+        C=settings.C, class_weight="balanced", max_iter=settings.max_iter, solver="lbfgs",
+        tol=settings.tol,
     )
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -145,6 +175,9 @@ def fit_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -
 def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -> dict:
     """Fit a ridge regression of the target on ``neurons`` (penalty by efficient leave-one-out
     on the train split only) and score it on the test split: R^2 and mean absolute error."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import mean_absolute_error, r2_score
+
     model = RidgeCV(alphas=RIDGE_ALPHAS)
     started = time.perf_counter()
     model.fit(data.x_train[:, neurons], data.y_train)
@@ -164,10 +197,9 @@ def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: Probe
     }
 
 
-def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
-    """Rank neurons on the train split (binary: mean difference, method ``mean_diff``;
-    regression: |correlation|, method ``correlation``), then one probe per k (capped at d_mlp),
-    plus the dense probe. Returns one dict per probe (method, k and the probe columns)."""
+def prepare(data: FeatureData, settings: ProbeSettings) -> tuple[FeatureData, str, np.ndarray]:
+    """Check both splits hold two classes (or values), scale by the train std and rank the
+    neurons on the train split: (scaled data, method name, ranking)."""
     regression = data.task == "regression"
     for split, y in (("train", data.y_train), ("test", data.y_test)):
         single = np.unique(y).size < 2 if regression else (y.all() or not y.any())
@@ -176,18 +208,104 @@ def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
                              f"{'value' if regression else 'class'}")
     x_train, x_test = scale_by_train_std(data.x_train, data.x_test, settings.scale)
     scaled = FeatureData(data.feature, x_train, data.y_train, x_test, data.y_test, data.task)
-    d_mlp = x_train.shape[1]
     if regression:
-        method, ranking, fit = "correlation", rank_correlation(x_train, data.y_train), \
-            fit_regression_probe
-    else:
-        method, ranking, fit = "mean_diff", rank_mean_difference(x_train, data.y_train), fit_probe
-    rows = []
-    for k in sorted({min(k, d_mlp) for k in settings.k_grid}):
-        rows.append({"method": method, **fit(scaled, ranking[:k], settings)})
+        return scaled, "correlation", rank_correlation(x_train, data.y_train)
+    return scaled, "mean_diff", rank_mean_difference(x_train, data.y_train)
+
+
+def k_values(settings: ProbeSettings, d_mlp: int) -> list[int]:
+    """The k grid capped at d_mlp, sorted, without repeats."""
+    return sorted({min(k, d_mlp) for k in settings.k_grid})
+
+
+def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
+    """Rank neurons on the train split (binary: mean difference, method ``mean_diff``;
+    regression: |correlation|, method ``correlation``), then one probe per k (capped at d_mlp),
+    plus the dense probe, fitted one by one with sklearn (the reference backend). Returns one
+    dict per probe (method, k and the probe columns)."""
+    scaled, method, ranking = prepare(data, settings)
+    fit = fit_regression_probe if data.task == "regression" else fit_probe
+    d_mlp = scaled.x_train.shape[1]
+    rows = [{"method": method, **fit(scaled, ranking[:k], settings)}
+            for k in k_values(settings, d_mlp)]
     if settings.dense:
         rows.append({"method": "dense", **fit(scaled, np.arange(d_mlp), settings)})
     return rows
+
+
+ENGINE_MAX_K = 2048
+"""Probes wider than this (a dense probe on a big layer) use sklearn: Newton's Hessian grows as
+k^2."""
+ENGINE_BATCH_ELEMENTS = 30_000_000
+"""Probes per engine batch are capped so a batch's design tensor stays under this many floats."""
+
+
+def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSettings
+                 ) -> list[dict]:
+    """Fit probes that share k with the batched engine; one result dict per probe, in order."""
+    from sparseprobe.engine import fit_logistic_batch
+
+    k = len(probes[0][1])
+    n = max(len(data.y_train) for data, _ in probes)
+    per_batch = max(1, ENGINE_BATCH_ELEMENTS // (n * (k + 1)))
+    rows = []
+    for start in range(0, len(probes), per_batch):
+        chunk = probes[start:start + per_batch]
+        x = np.zeros((len(chunk), n, k))
+        y = np.zeros((len(chunk), n), dtype=bool)
+        mask = np.zeros((len(chunk), n), dtype=bool)
+        for b, (data, neurons) in enumerate(chunk):
+            m = len(data.y_train)
+            x[b, :m], y[b, :m], mask[b, :m] = data.x_train[:, neurons], data.y_train, True
+        started = time.perf_counter()
+        fit = fit_logistic_batch(x, y, mask=mask, C=settings.C,
+                                 max_iter=min(settings.max_iter, 100), device=settings.device)
+        seconds = (time.perf_counter() - started) / len(chunk)
+        for b, (data, neurons) in enumerate(chunk):
+            scores = data.x_test[:, neurons] @ fit.coef[b] + fit.intercept[b]
+            rows.append({
+                "k": k,
+                "neurons": neurons.astype(np.int32).tolist(),
+                "coefficients": fit.coef[b].astype(np.float32).tolist(),
+                "intercept": float(fit.intercept[b]),
+                **probe_metrics(data.y_test, scores > 0, scores),
+                "converged": bool(fit.converged[b]),
+                "n_iter": int(fit.n_iter[b]),
+                "fit_seconds": seconds,
+            })
+    return rows
+
+
+def sweep_layer(features: list[FeatureData], settings: ProbeSettings) -> list[list[dict]]:
+    """The heuristic sweep of every feature of one layer: per feature, its list of probe dicts
+    (as :func:`heuristic_sweep`). With ``backend: torch`` the binary features' probes of each k
+    are fitted together in the batched engine; regression targets and ``backend: sklearn`` fit
+    one by one with sklearn."""
+    if settings.backend not in ("torch", "sklearn"):
+        raise ProbeError(f"probing.backend must be 'torch' or 'sklearn', got '{settings.backend}'")
+    out: list[list[dict]] = [[] for _ in features]
+    batched = []
+    for i, data in enumerate(features):
+        if settings.backend == "sklearn" or data.task == "regression":
+            out[i] = heuristic_sweep(data, settings)
+        else:
+            batched.append((i, *prepare(data, settings)))
+    if not batched:
+        return out
+    d_mlp = batched[0][1].x_train.shape[1]
+    plan = [("mean_diff", k) for k in k_values(settings, d_mlp)]
+    if settings.dense:
+        plan.append(("dense", d_mlp))
+    for method, k in plan:
+        probes = [(scaled, ranking[:k] if method != "dense" else np.arange(d_mlp))
+                  for _, scaled, _, ranking in batched]
+        if k > ENGINE_MAX_K:
+            rows = [fit_probe(scaled, neurons, settings) for scaled, neurons in probes]
+        else:
+            rows = _engine_rows(probes, settings)
+        for (i, *_), row in zip(batched, rows):
+            out[i].append({"method": method, **row})
+    return out
 
 
 def feature_data(dataset, activations: np.ndarray, feature: str) -> FeatureData:
@@ -211,9 +329,10 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
 
     info = read_store_info(store_dir)
     activations = read_layer(store_dir, layer, dataset)
+    datas = [feature_data(dataset, activations, feature) for feature in dataset.features]
     rows = []
-    for feature in dataset.features:
-        data = feature_data(dataset, activations, feature)
+    for data, probes in zip(datas, sweep_layer(datas, settings)):
+        feature = data.feature
         context = {
             "model": info.model, "family": info.family, "n_parameters": info.n_parameters,
             "n_layers": info.n_layers, "d_mlp": info.d_mlp, "dataset": dataset.name,
@@ -224,7 +343,7 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
             "n_test_positive": None if data.task == "regression" else int(data.y_test.sum()),
             "seed": settings.seed,
         }
-        rows += [{**context, **row} for row in heuristic_sweep(data, settings)]
+        rows += [{**context, **row} for row in probes]
     return to_frame(rows)
 
 
