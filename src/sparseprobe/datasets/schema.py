@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 
 from sparseprobe.errors import DatasetError
 
@@ -98,6 +97,8 @@ def assign_split(
     StratifiedGroupKFold with round(1/test_fraction) folds keeps each group on one side and its
     first fold is the test set (so the test fraction is about 1/n_splits, not exact).
     """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
+
     n = len(strata)
     if n == 0:
         raise DatasetError("cannot split an empty dataset")
