@@ -60,3 +60,29 @@ def test_build_position_reads_the_sae_probes_wheel(tmp_path):
                         examples=50, max_position=24, bin_width=8, test_fraction=0.3, seed=0)
     assert ds.category == "position" and ds.examples.height == 50
     assert ds.labels.filter(pl.col("feature") == "position")["label"].is_null().all()
+
+
+def test_build_position_pile_reads_pile_shards(tmp_path):
+    """The Pile builder reads shards in the Pile's format (zstd JSONL, text + meta), honours
+    pile_sets and max_documents, and gives the same dataset as the core on those texts."""
+    import json
+
+    import zstandard
+
+    from sparseprobe.datasets.position import build_position_pile
+
+    texts = _texts(120)
+    records = [{"text": t, "meta": {"pile_set_name": "Pile-CC" if i % 2 else "Github"}}
+               for i, t in enumerate(texts)]
+    shard = tmp_path / "00.jsonl.zst"
+    shard.write_bytes(zstandard.ZstdCompressor().compress(
+        ("\n".join(json.dumps(r) for r in records) + "\n").encode()))
+    ds = build_position_pile([shard], tmp_path / "pos", examples=40, max_documents=50,
+                             pile_sets=["Pile-CC"], max_position=24, bin_width=8,
+                             test_fraction=0.3, seed=0)
+    pile_cc = {t for i, t in enumerate(texts) if i % 2}
+    assert all(any(t.startswith(x) for t in pile_cc) for x in ds.examples["text"])
+    core = position_dataset([t for i, t in enumerate(texts) if i % 2][:50], tmp_path / "core",
+                            examples=40, max_position=24, bin_width=8, aggregation="last",
+                            test_fraction=0.3, seed=0, name="position", source="x")
+    assert ds.examples.equals(core.examples) and ds.labels.equals(core.labels)

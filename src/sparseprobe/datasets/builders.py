@@ -44,7 +44,7 @@ from sparseprobe.datasets.pile import (
     build_text_features_pile,
     build_wikidata_pile,
 )
-from sparseprobe.datasets.position import build_position
+from sparseprobe.datasets.position import build_position, build_position_pile
 from sparseprobe.datasets.sae_probes import build_binary_sets, build_data_subset
 from sparseprobe.datasets.schema import (
     FeatureDataset,
@@ -142,6 +142,7 @@ BUILDERS = {
     "data_subset": build_data_subset,
     "text_features": build_text_features,
     "position": build_position,
+    "position_pile": build_position_pile,
     "latex": build_latex,
     "latex_arxiv": build_latex_arxiv,
     "part_of_speech": build_part_of_speech_brown,

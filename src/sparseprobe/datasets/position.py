@@ -121,6 +121,33 @@ def position_dataset(
     )
 
 
+def build_position_pile(
+    paths: list[Path],
+    out_dir: Path,
+    *,
+    examples: int,
+    max_documents: int | None = None,
+    pile_sets: list[str] | None = None,
+    max_position: int = 48,
+    bin_width: int = 8,
+    aggregation: str = "last",
+    test_fraction: float,
+    seed: int,
+    name: str = "position",
+) -> FeatureDataset:
+    """The position dataset over Pile documents (the paper's source): shards you provide, read
+    in order up to ``max_documents`` (optionally only ``pile_sets``)."""
+    from sparseprobe.datasets.pile import iter_pile
+
+    texts = [doc.text for doc in iter_pile(paths, max_documents=max_documents,
+                                           pile_sets=pile_sets)]
+    return position_dataset(
+        texts, out_dir, examples=examples, max_position=max_position, bin_width=bin_width,
+        aggregation=aggregation, test_fraction=test_fraction, seed=seed, name=name,
+        source=f"Pile shards {[Path(p).name for p in paths]}",
+    )
+
+
 def build_position(
     sae_probes_wheel: Path,
     out_dir: Path,
