@@ -20,6 +20,7 @@ from sparseprobe.datasets.tagged import (
     build_morphology_conllu,
     build_part_of_speech_brown,
     build_part_of_speech_conllu,
+    build_part_of_speech_morphology_brown,
     detokenize,
     read_brown,
     read_conllu,
@@ -452,3 +453,29 @@ def test_real_corpus_brown(tmp_path):
         assert start == 0 or not text[start - 1].isalnum() or not target[0].isalnum()
         assert end == len(text) or not text[end].isalnum() or not target[-1].isalnum()
         assert target in (positives if row["label"] else negatives)[row["feature"]], row
+
+
+def test_part_of_speech_and_morphology_in_one_dataset(brown_tgz, tmp_path):
+    """The combined Brown dataset labels each feature exactly as the single-category builders
+    do (same words, contexts and labels per feature) and records each feature's category."""
+    kwargs = dict(examples_per_feature=30, positive_fraction=0.2, context_sentences=0,
+                  aggregation="last", test_fraction=0.3, seed=3)
+    both = build_part_of_speech_morphology_brown(
+        brown_tgz, tmp_path / "both", features=["NOUN", "DET", "Number=Plur"], **kwargs)
+    pos = build_part_of_speech_brown(brown_tgz, tmp_path / "pos", features=["NOUN", "DET"],
+                                     **kwargs)
+    morph = build_morphology_brown(brown_tgz, tmp_path / "morph", features=["Number=Plur"],
+                                   **kwargs)
+
+    def rows(ds):
+        return sorted(ds.labels.join(ds.examples, on="example_id").select(
+            "feature", "text", "span_start", "span_end", "label").iter_rows())
+
+    assert rows(both) == sorted(rows(pos) + rows(morph))
+    assert [both.category_of(f) for f in both.features] == [
+        "part_of_speech", "part_of_speech", "morphology"]
+    assert pos.category_of("NOUN") == "part_of_speech"
+    _assert_grouped(both.examples)
+    with pytest.raises(DatasetError, match="unknown feature"):
+        build_part_of_speech_morphology_brown(brown_tgz, tmp_path / "x", features=["Nope=1"],
+                                              **kwargs)

