@@ -18,13 +18,14 @@ def _problems(batch=6, n=400, k=8, seed=0):
     return x, y
 
 
-@pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
-def test_coefficients_match_sklearn_at_tight_tolerance(C):
+@pytest.mark.parametrize("C,device", [(0.1, "numpy"), (1.0, "numpy"), (10.0, "numpy"),
+                                      (1.0, "cpu")])
+def test_coefficients_match_sklearn_at_tight_tolerance(C, device):
     """Same objective: with sklearn run to a tight tolerance, coefficients agree to 1e-5
     (relative to their size); sklearn's default tol=1e-4 leaves ~1e-3 differences, which is the
     tolerance the probe rows inherit."""
     x, y = _problems()
-    fit = fit_logistic_batch(x, y, C=C, device="cpu")
+    fit = fit_logistic_batch(x, y, C=C, device=device)  # numpy, or torch on the CPU
     assert fit.converged.all() and (fit.n_iter <= 20).all()
     for b in range(len(x)):
         ref = LogisticRegression(C=C, class_weight="balanced", tol=1e-12, max_iter=10_000)
@@ -62,7 +63,7 @@ def test_torch_and_sklearn_backends_give_the_same_sweep():
         x = np.maximum(pre, 0)
         cut = int(0.7 * n)
         features.append(FeatureData(f"f{f}", x[:cut], y[:cut], x[cut:], y[cut:]))
-    settings = ProbeSettings(k_grid=(1, 2, 4, 16, 64, 256), backend="torch")
+    settings = ProbeSettings(k_grid=(1, 2, 4, 16, 64, 256), backend="engine")
     torch_rows = sweep_layer(features, settings)
     sk_rows = sweep_layer(features, ProbeSettings(k_grid=settings.k_grid, backend="sklearn"))
     for a_rows, b_rows in zip(torch_rows, sk_rows):

@@ -1,9 +1,10 @@
-"""A batched fitting engine for class-balanced L2 logistic-regression probes (torch).
+"""A batched fitting engine for class-balanced L2 logistic-regression probes.
 
 The paper's sweep is hundreds of thousands of small logistic regressions. Fitted one at a time in
-sklearn, each pays ~10 ms of call overhead whatever its size. This engine fits a whole batch of
+sklearn, each pays a fixed call overhead whatever its size. This engine fits a whole batch of
 probes that share k (e.g. every feature of a layer at one k) in one Newton solve on stacked
-tensors, on the CPU or on a GPU.
+arrays: with numpy on the CPU (no torch or sklearn import, which matters for short probe jobs),
+or with torch on a GPU (``device: cuda``) or CPU.
 
 Objective (exactly sklearn's ``LogisticRegression(C=C, class_weight="balanced")``, intercept not
 penalised):
@@ -14,17 +15,17 @@ with t_i = +-1 and the balanced sample weight s_i = n / (2 n_{class(i)}). The ob
 strictly convex, so both solvers reach the same optimum; this one uses Newton's method with a
 backtracking line search in float64 and stops when the largest gradient entry is below ``tol``
 or the Newton decrement is below the objective's rounding (sklearn's lbfgs stops at its own,
-looser tolerance, so coefficients agree to that tolerance;
-tests/test_engine.py measures it). A probe that does not reach ``tol`` in ``max_iter`` steps is
-reported as not converged, never silently.
+looser tolerance, so coefficients agree to that tolerance; tests/test_engine.py measures it).
+A probe that does not converge in ``max_iter`` steps is reported as not converged, never
+silently.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,100 @@ class BatchFit:
     converged: np.ndarray
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """``auto``: the GPU when torch sees one, else the CPU."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+class _Numpy:
+    """The array operations the Newton loop needs, on numpy (CPU)."""
+
+    name = "numpy"
+
+    def asarray(self, a, dtype=None):
+        return np.asarray(a, dtype=dtype)
+
+    def sigmoid(self, z):
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def softplus(self, z):
+        return np.logaddexp(0.0, z)
+
+    def solve(self, a, b):
+        return np.linalg.solve(a, b[..., None])[..., 0]
+
+    def amax(self, a, axis):
+        return np.max(a, axis=axis)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    def __getattr__(self, item: str) -> Any:  # where, zeros, ones, concatenate, diag
+        return getattr(np, item)
 
 
-def _objective(x, t, sw, w, b, C):
-    margin = t * (torch.einsum("bnk,bk->bn", x, w) + b[:, None])
-    return C * (sw * torch.nn.functional.softplus(-margin)).sum(1) + 0.5 * (w * w).sum(1)
+class _Torch:
+    """The same operations on torch (CPU or GPU)."""
+
+    name = "torch"
+
+    def __init__(self, device: str):
+        import torch
+
+        self.torch = torch
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+
+    def asarray(self, a, dtype=None):
+        t = self.torch.as_tensor(a, device=self.device)
+        return t.to(self.torch.float64) if dtype is np.float64 else t
+
+    def sigmoid(self, z):
+        return self.torch.sigmoid(z)
+
+    def softplus(self, z):
+        return self.torch.nn.functional.softplus(z)
+
+    def solve(self, a, b):
+        return self.torch.linalg.solve(a, b)
+
+    def amax(self, a, axis):
+        return self.torch.amax(a, dim=axis)
+
+    def zeros(self, shape, dtype=None):
+        return self.torch.zeros(shape, dtype=self.torch.float64, device=self.device)
+
+    def ones(self, shape, dtype=None):
+        return self.torch.ones(shape, dtype=self.torch.float64, device=self.device)
+
+    def concatenate(self, arrays, axis):
+        return self.torch.cat(arrays, dim=axis)
+
+    def to_numpy(self, a):
+        return a.cpu().numpy()
+
+    def __getattr__(self, item: str) -> Any:  # diag
+        return getattr(self.torch, item)
+
+
+def array_backend(device: str):
+    """``numpy``: numpy on the CPU; ``auto``: torch on the GPU when torch sees one, else numpy;
+    ``cpu`` / ``cuda[:i]``: torch on that device."""
+    if device == "numpy":
+        return _Numpy()
+    if device == "auto":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is not None:
+            import torch
+
+            if torch.cuda.is_available():
+                return _Torch("cuda")
+        return _Numpy()
+    return _Torch(device)
 
 
 def fit_logistic_batch(
-    x: np.ndarray | torch.Tensor,
-    y: np.ndarray | torch.Tensor,
+    x: np.ndarray,
+    y: np.ndarray,
     *,
-    mask: np.ndarray | torch.Tensor | None = None,
+    mask: np.ndarray | None = None,
     C: float = 1.0,
     max_iter: int = 100,
     tol: float = 1e-8,
@@ -63,58 +141,66 @@ def fit_logistic_batch(
 
     ``x``: [B, n, k] design matrices (probe b reads its own k columns), ``y``: [B, n] bool labels
     (each probe needs both classes), ``mask``: [B, n] bool, False for padding rows (probes with
-    fewer examples than ``n``; they get weight 0). Returns coefficients in the units of ``x``.
+    fewer examples than ``n``; they get weight 0). ``device`` picks the array backend (see
+    :func:`array_backend`). Returns coefficients in the units of ``x``.
     """
-    dev = pick_device(device)
-    x = torch.as_tensor(x, dtype=torch.float64, device=dev)
-    yb = torch.as_tensor(y, device=dev).bool()
-    batch, n, k = x.shape
-    real = (torch.ones_like(yb) if mask is None else torch.as_tensor(mask, device=dev).bool())
-    n_real = real.sum(1, keepdim=True).double()
-    n_pos = (yb & real).sum(1, keepdim=True).double()
-    if bool(((n_pos == 0) | (n_pos == n_real)).any()):
+    xp = array_backend(device)
+    y = np.asarray(y, dtype=bool)
+    real = np.ones_like(y) if mask is None else np.asarray(mask, dtype=bool)
+    batch, n, k = np.shape(x)
+    n_real = real.sum(1, keepdims=True).astype(np.float64)
+    n_pos = (y & real).sum(1, keepdims=True).astype(np.float64)
+    if ((n_pos == 0) | (n_pos == n_real)).any():
         raise ValueError("every probe of a batch needs both classes in its labels")
-    t = yb.double() * 2 - 1
-    sw = torch.where(yb, n_real / (2 * n_pos), n_real / (2 * (n_real - n_pos))) * real
-    xa = torch.cat([x, torch.ones(batch, n, 1, dtype=x.dtype, device=dev)], dim=2)
-    theta = torch.zeros(batch, k + 1, dtype=x.dtype, device=dev)
-    penalty = torch.ones(k + 1, dtype=x.dtype, device=dev)
-    penalty[-1] = 0.0
-    n_iter = torch.zeros(batch, dtype=torch.int64, device=dev)
-    converged = torch.zeros(batch, dtype=torch.bool, device=dev)
+    sw_np = np.where(y, n_real / (2 * np.maximum(n_pos, 1)),
+                     n_real / (2 * np.maximum(n_real - n_pos, 1))) * real
+    t = xp.asarray(y * 2.0 - 1.0, dtype=np.float64)
+    sw = xp.asarray(sw_np, dtype=np.float64)
+    x = xp.asarray(x, dtype=np.float64)
+    xa = xp.concatenate([x, xp.ones((batch, n, 1))], axis=2)
+    penalty_np = np.ones(k + 1)
+    penalty_np[-1] = 0.0
+    penalty = xp.asarray(penalty_np, dtype=np.float64)
+    theta = xp.zeros((batch, k + 1))
+
+    xa_t = xa.swapaxes(1, 2)  # [B, k+1, n]
+
+    def scores(theta):
+        return (xa @ theta[:, :, None])[:, :, 0]
+
+    def objective(theta):
+        margin = t * scores(theta)
+        return C * (sw * xp.softplus(-margin)).sum(1) + 0.5 * (penalty * theta * theta).sum(1)
+
+    n_iter = np.zeros(batch, dtype=np.int64)
+    converged = np.zeros(batch, dtype=bool)
     for iteration in range(max_iter + 1):
-        z = torch.einsum("bnk,bk->bn", xa, theta)
-        p = torch.sigmoid(-t * z)  # d/dz of softplus(-t z) = -t * p
-        grad = torch.einsum("bnk,bn->bk", xa, C * sw * (-t) * p) + penalty * theta
-        converged |= grad.abs().amax(1) < tol
-        active = ~converged
-        if not bool(active.any()) or iteration == max_iter:
+        p = xp.sigmoid(-t * scores(theta))  # d/dz softplus(-t z) = -t p
+        grad = (xa_t @ (C * sw * (-t) * p)[:, :, None])[:, :, 0] + penalty * theta
+        converged |= xp.to_numpy(xp.amax(abs(grad), 1)) < tol
+        if converged.all() or iteration == max_iter:
             break
         curvature = C * sw * p * (1 - p)
-        hessian = torch.einsum("bnk,bn,bnj->bkj", xa, curvature, xa) + torch.diag(penalty)
-        step = torch.linalg.solve(hessian, grad.unsqueeze(-1)).squeeze(-1)
-        before = _objective(x, t, sw, theta[:, :k], theta[:, k], C)
-        # Newton decrement: the predicted decrease; below rounding of the objective = optimal
-        decrement = (grad * step).sum(1)
-        flat = decrement < 1e-12 * before.abs().clamp(min=1.0)
-        converged |= flat
+        hessian = xa_t @ (xa * curvature[:, :, None]) + xp.diag(penalty)
+        step = xp.solve(hessian, grad)
+        before = objective(theta)
+        # Newton decrement: the predicted decrease; below the objective's rounding = optimal
+        decrement = xp.to_numpy((grad * step).sum(1))
+        converged |= decrement < 1e-12 * np.maximum(np.abs(xp.to_numpy(before)), 1.0)
         active = ~converged
-        if not bool(active.any()):
+        if not active.any():
             break
-        step = torch.where(active[:, None], step, torch.zeros_like(step))
-        scale = torch.ones(batch, dtype=x.dtype, device=dev)
-        for _ in range(30):  # backtracking (Armijo) per probe
-            trial = theta - scale[:, None] * step
-            after = _objective(x, t, sw, trial[:, :k], trial[:, k], C)
-            ok = after <= before - 1e-4 * scale * (grad * step).sum(1)
-            if bool(ok.all()):
+        step = step * xp.asarray(active[:, None] * 1.0, dtype=np.float64)
+        scale = np.ones(batch)
+        for _ in range(30):  # backtracking (Armijo), per probe
+            scale_x = xp.asarray(scale, dtype=np.float64)
+            after = objective(theta - scale_x[:, None] * step)
+            ok = xp.to_numpy(after <= before - 1e-4 * scale_x * (grad * step).sum(1))
+            if ok.all():
                 break
-            scale = torch.where(ok, scale, scale / 2)
-        theta = theta - scale[:, None] * step
-        n_iter += active.long()
-    return BatchFit(
-        coef=theta[:, :k].cpu().numpy(),
-        intercept=theta[:, k].cpu().numpy(),
-        n_iter=n_iter.cpu().numpy(),
-        converged=converged.cpu().numpy(),
-    )
+            scale = np.where(ok, scale, scale / 2)
+        theta = theta - xp.asarray(scale, dtype=np.float64)[:, None] * step
+        n_iter += active
+    theta_np = xp.to_numpy(theta)
+    return BatchFit(coef=theta_np[:, :k], intercept=theta_np[:, k], n_iter=n_iter,
+                    converged=converged)

@@ -45,8 +45,8 @@ class ProbeSettings:
     tol: float = 1e-6  # sklearn's lbfgs stopping tolerance (its default 1e-4 stops ~0.3% short)
     scale: float = 10.0
     seed: int = 42
-    backend: str = "sklearn"  # "sklearn": one by one; "torch": the batched engine (engine.py)
-    device: str = "auto"  # the engine's device: auto | cpu | cuda[:i]
+    backend: str = "engine"  # "engine": batched Newton (engine.py); "sklearn": one by one
+    device: str = "auto"  # the engine's arrays: auto (GPU if any, else numpy) | numpy | cpu | cuda
 
 
 @dataclass(frozen=True)
@@ -278,11 +278,12 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
 
 def sweep_layer(features: list[FeatureData], settings: ProbeSettings) -> list[list[dict]]:
     """The heuristic sweep of every feature of one layer: per feature, its list of probe dicts
-    (as :func:`heuristic_sweep`). With ``backend: torch`` the binary features' probes of each k
+    (as :func:`heuristic_sweep`). With ``backend: engine`` the binary features' probes of each k
     are fitted together in the batched engine; regression targets and ``backend: sklearn`` fit
     one by one with sklearn."""
-    if settings.backend not in ("torch", "sklearn"):
-        raise ProbeError(f"probing.backend must be 'torch' or 'sklearn', got '{settings.backend}'")
+    if settings.backend not in ("engine", "sklearn"):
+        raise ProbeError(f"probing.backend must be 'engine' or 'sklearn', got "
+                         f"'{settings.backend}'")
     out: list[list[dict]] = [[] for _ in features]
     batched = []
     for i, data in enumerate(features):
