@@ -1,6 +1,7 @@
 """Your own data: CSV / Parquet / JSONL tables, validated with errors naming file and column."""
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -121,3 +122,37 @@ def test_class_table_language_column_like_europarl(tmp_path):
                            aggregation="mean", test_fraction=0.3, seed=1, name="nl")
     assert sorted(ds.features) == ["de", "en", "fr"]
     assert load_feature_dataset(tmp_path / "o").fingerprint == ds.fingerprint
+
+
+def test_natural_language_from_europarl_release_files(tmp_path):
+    """The Europarl release layout (one sentence a line per language file, tags lines skipped):
+    language from the file suffix, sentences packed per language, one feature per language."""
+    from sparseprobe.datasets.builders import (
+        build_natural_language_europarl,
+        europarl_language,
+    )
+
+    words = {"fr": "la session est reprise et nous votons", "de": "die Sitzung ist eröffnet und wir",
+             "en": "the session is resumed and we vote"}
+    paths = []
+    for lang, sentence in words.items():
+        pair = "de-en" if lang != "fr" else "fr-en"
+        path = tmp_path / f"europarl-v7.{pair}.{lang}"
+        lines = ["<CHAPTER ID=1>"] + [f"{sentence} {i}." for i in range(200)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.append(path)
+    ds = build_natural_language_europarl(
+        paths, tmp_path / "nl", languages=["fr", "de", "en"], examples_per_language=20,
+        chars_per_example=120, max_lines=150, aggregation="mean", test_fraction=0.3, seed=0)
+    assert ds.features == ["fr", "de", "en"] and ds.examples.height == 60
+    for row in ds.examples.join(ds.labels.filter(pl.col("label")), on="example_id").iter_rows(
+            named=True):
+        assert words[row["feature"]].split()[0] in row["text"] and "<CHAPTER" not in row["text"]
+        assert " 160." not in row["text"]  # max_lines: only the first 150 lines are read
+    assert europarl_language(Path("ep-00-01-17.fr.txt")) == "fr"
+    with pytest.raises(DatasetError, match="cannot tell the language"):
+        europarl_language(Path("notes.txt"))
+    with pytest.raises(DatasetError, match=r"no Europarl text for \['sv'\]"):
+        build_natural_language_europarl(
+            paths, tmp_path / "x", languages=["fr", "sv"], examples_per_language=5,
+            chars_per_example=50, aggregation="mean", test_fraction=0.3, seed=0)

@@ -42,6 +42,8 @@ SOURCES = {
                   "Biopython License Agreement (permissive, notice only)"),
     "arxiv": ("arXiv e-prints you provide (gzipped tar or gzipped .tex, the paper's source)",
               "each paper's own licence"),
+    "europarl": ("Europarl release files you provide (`europarl-v7.<pair>.<lang>`, the paper's "
+                 "source)", "Europarl: no copyright restrictions (European Parliament)"),
     "pile": ("Pile shards you provide (`*.jsonl.zst`, the paper's source); `wikidata_pile` also "
              "a Wikidata facts table", "the Pile components' own terms"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
@@ -51,6 +53,8 @@ SOURCES = {
 BUILDER_INFO = {
     "natural_language": ("natural language", "django", "mean over all tokens",
                          "one-vs-rest per language", list(PAPER_LANGUAGES)),
+    "natural_language_europarl": ("natural language", "europarl", "mean over all tokens",
+                                  "one-vs-rest per language", list(PAPER_LANGUAGES)),
     "compound_words": ("compound words", "sae_probes", "last token of the second word",
                        "balanced per bigram", list(COMPOUND_WORDS)),
     "wikidata": ("Wikidata facts", "sae_probes", "max over the surname's tokens",
