@@ -43,7 +43,7 @@ SOURCES = {
     "arxiv": ("arXiv e-prints you provide (gzipped tar or gzipped .tex, the paper's source)",
               "each paper's own licence"),
     "europarl": ("Europarl release files you provide (`europarl-v7.<pair>.<lang>`, the paper's "
-                 "source)", "Europarl: no copyright restrictions (European Parliament)"),
+                 "source)", "Europarl: no known copyright restrictions (European Parliament proceedings)"),
     "pile": ("Pile shards you provide (`*.jsonl.zst`, the paper's source); `wikidata_pile` also "
              "a Wikidata facts table", "the Pile components' own terms"),
     "conllu": ("CoNLL-U files you provide (UD English EWT, the paper's source)",
