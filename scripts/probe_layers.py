@@ -10,7 +10,9 @@ with logged(snakemake.log[0]) as log:
     probing = dict(snakemake.params.probing)
     probing.pop("neurons_per_job", None)  # how jobs are partitioned, not how probes are fit
     settings = ProbeSettings(
-        k_grid=tuple(probing.pop("k", ProbeSettings.k_grid)), seed=snakemake.params.seed, **probing
+        k_grid=tuple(probing.pop("k", ProbeSettings.k_grid)),
+        methods=tuple(probing.pop("methods", ProbeSettings.methods)),
+        seed=snakemake.params.seed, **probing,
     )
     dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
     frame = probe_layers(dataset, Path(snakemake.input.activations), snakemake.params.layers,

@@ -45,6 +45,8 @@ class ProbeSettings:
     tol: float = 1e-6  # sklearn's lbfgs stopping tolerance (its default 1e-4 stops ~0.3% short)
     scale: float = 10.0
     seed: int = 42
+    methods: tuple[str, ...] = ("mean_diff",)  # see sparseprobe.selection.METHODS
+    bootstrap: int = 0  # test-set bootstrap resamples for the F1 interval (0: none)
     backend: str = "engine"  # "engine": batched Newton (engine.py); "sklearn": one by one
     device: str = "auto"  # the engine's arrays: auto (GPU if any, else numpy) | numpy | cpu | cuda
 
@@ -166,6 +168,7 @@ def fit_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -
         "coefficients": model.coef_[0].astype(np.float32).tolist(),
         "intercept": float(model.intercept_[0]),
         **probe_metrics(data.y_test, pred, scores),
+        "_pred": pred,
         "converged": converged,
         "n_iter": int(model.n_iter_[0]),
         "fit_seconds": seconds,
@@ -230,10 +233,13 @@ def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
             for k in k_values(settings, d_mlp)]
     if settings.dense:
         rows.append({"method": "dense", **fit(scaled, np.arange(d_mlp), settings)})
+    for row in rows:
+        row.pop("_pred", None)
+        row.update(f1_ci_low=None, f1_ci_high=None)
     return rows
 
 
-ENGINE_MAX_K = 2048
+ENGINE_MAX_K = 512
 """Probes wider than this (a dense probe on a big layer) use sklearn: Newton's Hessian grows as
 k^2."""
 ENGINE_BATCH_ELEMENTS = 30_000_000
@@ -269,6 +275,7 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
                 "coefficients": fit.coef[b].astype(np.float32).tolist(),
                 "intercept": float(fit.intercept[b]),
                 **probe_metrics(data.y_test, scores > 0, scores),
+                "_pred": scores > 0,
                 "converged": bool(fit.converged[b]),
                 "n_iter": int(fit.n_iter[b]),
                 "fit_seconds": seconds,
@@ -276,37 +283,97 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
     return rows
 
 
-def sweep_layer(features: list[FeatureData], settings: ProbeSettings) -> list[list[dict]]:
-    """The heuristic sweep of every feature of one layer: per feature, its list of probe dicts
-    (as :func:`heuristic_sweep`). With ``backend: engine`` the binary features' probes of each k
-    are fitted together in the batched engine; regression targets and ``backend: sklearn`` fit
-    one by one with sklearn."""
+def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0
+                ) -> list[tuple[str, FeatureData, np.ndarray]]:
+    """Every probe of one binary feature on one layer: (method, the scaled data it reads, its
+    neurons), for each method of ``settings.methods`` and k of the grid, plus the dense probe.
+    Rankings and supports use the train split only (``sparseprobe.selection``)."""
+    from sparseprobe import selection
+
+    unknown = [m for m in settings.methods if m not in selection.METHODS]
+    if unknown:
+        raise ProbeError(f"probing.methods: unknown {unknown}; known: {list(selection.METHODS)}")
+    scaled, _, ranking = prepare(data, settings)
+    d_mlp = scaled.x_train.shape[1]
+    ks = k_values(settings, d_mlp)
+    plan: list[tuple[str, FeatureData, np.ndarray]] = []
+    for method in settings.methods:
+        seed = selection.stable_seed(settings.seed, data.feature, layer, method)
+        if method in selection.RANKINGS:
+            order = ranking if method == "mean_diff" else selection.rank(
+                method, scaled.x_train, scaled.y_train, seed)
+            plan += [(method, scaled, order[:k]) for k in ks]
+        elif method == "telescope":
+            supports = selection.telescope_supports(scaled.x_train, scaled.y_train, ks)
+            plan += [(method, scaled, supports[k]) for k in ks]
+        elif method == "single_neuron":
+            plan += [(method, scaled, ranking[i:i + 1])
+                     for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
+        elif method == "random_basis":
+            q = selection.random_rotation(d_mlp, selection.stable_seed(settings.seed, layer))
+            rotated, _, order = prepare(FeatureData(
+                data.feature, data.x_train @ q, data.y_train, data.x_test @ q, data.y_test),
+                settings)
+            plan += [(method, rotated, order[:k]) for k in ks]
+        elif method == "shuffled_labels":
+            y = np.random.default_rng(seed).permutation(scaled.y_train)
+            shuffled = FeatureData(data.feature, scaled.x_train, y, scaled.x_test, scaled.y_test)
+            order = rank_mean_difference(scaled.x_train, y)
+            plan += [(method, shuffled, order[:k]) for k in ks]
+    if settings.dense:
+        plan.append(("dense", scaled, np.arange(d_mlp)))
+    return plan
+
+
+def bootstrap_f1(y_true: np.ndarray, pred: np.ndarray, resamples: int, seed: int
+                 ) -> tuple[float, float]:
+    """95% percentile interval of the test F1 over ``resamples`` bootstrap resamples of the test
+    split (the same resamples for every probe of a feature, so intervals compare paired)."""
+    idx = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
+    y, p = np.asarray(y_true, bool)[idx], np.asarray(pred, bool)[idx]
+    tp = (y & p).sum(1)
+    denominator = 2 * tp + (~y & p).sum(1) + (y & ~p).sum(1)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(resamples), where=denominator > 0)
+    low, high = np.percentile(f1, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int = 0
+                ) -> list[list[dict]]:
+    """Every probe of every feature of one layer (:func:`plan_probes`): per feature, its list
+    of probe dicts (method, k, neurons, coefficients, metrics...). With ``backend: engine``
+    the probes of one k are fitted together, all features and methods, in the batched engine;
+    ``backend: sklearn`` fits them one by one. Regression targets get the correlation sweep
+    (:func:`heuristic_sweep`) whatever the methods."""
+    from sparseprobe.selection import stable_seed
+
     if settings.backend not in ("engine", "sklearn"):
         raise ProbeError(f"probing.backend must be 'engine' or 'sklearn', got "
                          f"'{settings.backend}'")
     out: list[list[dict]] = [[] for _ in features]
-    batched = []
+    by_k: dict[int, list[tuple[int, str, FeatureData, np.ndarray]]] = {}
     for i, data in enumerate(features):
-        if settings.backend == "sklearn" or data.task == "regression":
+        if data.task == "regression":
             out[i] = heuristic_sweep(data, settings)
+            continue
+        for method, scaled, neurons in plan_probes(data, settings, layer):
+            by_k.setdefault(len(neurons), []).append((i, method, scaled, neurons))
+    for k in sorted(by_k):
+        probes = by_k[k]
+        if settings.backend == "sklearn" or k > ENGINE_MAX_K:
+            rows = [fit_probe(scaled, neurons, settings) for _, _, scaled, neurons in probes]
         else:
-            batched.append((i, *prepare(data, settings)))
-    if not batched:
-        return out
-    d_mlp = batched[0][1].x_train.shape[1]
-    plan = [("mean_diff", k) for k in k_values(settings, d_mlp)]
-    if settings.dense:
-        plan.append(("dense", d_mlp))
-    for method, k in plan:
-        probes = [(scaled, ranking[:k] if method != "dense" else np.arange(d_mlp))
-                  for _, scaled, _, ranking in batched]
-        if k > ENGINE_MAX_K:
-            rows = [fit_probe(scaled, neurons, settings) for scaled, neurons in probes]
-        else:
-            rows = _engine_rows(probes, settings)
-        for (i, *_), row in zip(batched, rows):
-            out[i].append({"method": method, **row})
-    return out
+            rows = _engine_rows([(scaled, neurons) for _, _, scaled, neurons in probes], settings)
+        for (i, method, scaled, _), row in zip(probes, rows):
+            pred = row.pop("_pred")
+            interval = (None, None)
+            if settings.bootstrap:
+                interval = bootstrap_f1(scaled.y_test, pred, settings.bootstrap,
+                                        stable_seed(settings.seed, scaled.feature, layer, "boot"))
+            out[i].append({"method": method, **row, "f1_ci_low": interval[0],
+                           "f1_ci_high": interval[1]})
+    order = {m: j for j, m in enumerate((*settings.methods, "dense"))}
+    return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
 
 
 def feature_data(dataset, activations: np.ndarray, feature: str) -> FeatureData:
@@ -332,7 +399,7 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
     activations = read_layer(store_dir, layer, dataset)
     datas = [feature_data(dataset, activations, feature) for feature in dataset.features]
     rows = []
-    for data, probes in zip(datas, sweep_layer(datas, settings)):
+    for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
         feature = data.feature
         context = {
             "model": info.model, "family": info.family, "n_parameters": info.n_parameters,

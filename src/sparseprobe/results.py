@@ -41,6 +41,8 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "mcc": pl.Float64,
     "roc_auc": pl.Float64,
     "pr_auc": pl.Float64,
+    "f1_ci_low": pl.Float64,
+    "f1_ci_high": pl.Float64,
     "r2": pl.Float64,
     "mae": pl.Float64,
     "converged": pl.Boolean,

@@ -99,7 +99,8 @@ def plot_f1_vs_k(model_probe_files, out_path, dataset: str) -> None:
         metric = "r2" if sub["task"][0] == "regression" else "f1"
         for i, model in enumerate(models):
             color = cmap(i / max(1, len(models) - 1))
-            line = sub.filter((pl.col("model") == model) & (pl.col("method") != "dense"))
+            line = sub.filter((pl.col("model") == model)
+                              & pl.col("method").is_in(["mean_diff", "correlation"]))
             line = line.sort("k")
             ax.plot(line["k"], line[metric], color=color, label=model, lw=1.2, marker=".", ms=3)
             dense = sub.filter((pl.col("model") == model) & (pl.col("method") == "dense"))
