@@ -91,3 +91,31 @@ def test_every_method_runs_on_both_backends_with_the_same_supports():
         (r["method"], r["k"], r["neurons"]) for r in rows["sklearn"]]
     assert all(abs(a["f1"] - b["f1"]) <= 0.03 for a, b in zip(rows["engine"], rows["sklearn"]))
     assert {r["method"] for r in rows["engine"]} == {*methods, "dense"}
+
+
+@pytest.mark.parametrize("support", [[7], [3, 40], [1, 9, 22, 35, 50]])
+def test_optimal_sparse_probing_recovers_the_planted_support_exactly(support):
+    data = planted(support, shift=2.0)
+    k = len(support)
+    settings = ProbeSettings(k_grid=(1, 2, 5), methods=("optimal",), dense=False,
+                             optimal_candidates=12)
+    rows = sweep_layer([data], settings, layer=0)[0]
+    by_k = {r["k"]: r for r in rows}
+    assert sorted(by_k) == [1, 2, 5]
+    assert set(by_k[k]["neurons"]) == set(support)
+    for row in rows:
+        assert row["converged"] and row["solver_gap"] <= 1e-4
+        assert row["solver_bound"] <= row["solver_objective"] + 1e-6
+
+
+def test_iterative_pruning_removes_the_best_neuron_each_step():
+    data = planted([1, 9, 22, 35, 50], shift=2.0)
+    settings = ProbeSettings(k_grid=(5,), methods=("pruning",), dense=False,
+                             optimal_candidates=12, pruning_steps=4)
+    rows = sweep_layer([data], settings, layer=0)[0]
+    assert [r["k"] for r in rows] == [5, 5, 5, 5]
+    assert set(rows[0]["neurons"]) == {1, 9, 22, 35, 50}
+    removed = [r["neurons"][0] for r in rows]
+    for step, row in enumerate(rows):
+        assert not set(removed[:step]) & set(row["neurons"])
+    assert rows[-1]["f1"] < rows[0]["f1"]  # losing planted neurons costs F1

@@ -47,6 +47,10 @@ class ProbeSettings:
     seed: int = 42
     methods: tuple[str, ...] = ("mean_diff",)  # see sparseprobe.selection.METHODS
     bootstrap: int = 0  # test-set bootstrap resamples for the F1 interval (0: none)
+    optimal_max_k: int = 8  # optimal sparse probing: k <= this
+    optimal_candidates: int = 50  # ... among the top this many neurons by mean difference
+    optimal_time_limit: float = 60.0  # seconds per solve; the gap is recorded either way
+    pruning_steps: int = 10  # iterative pruning: solve k=5, drop its best neuron, this often
     backend: str = "engine"  # "engine": batched Newton (engine.py); "sklearn": one by one
     device: str = "auto"  # the engine's arrays: auto (GPU if any, else numpy) | numpy | cpu | cuda
 
@@ -235,7 +239,8 @@ def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
         rows.append({"method": "dense", **fit(scaled, np.arange(d_mlp), settings)})
     for row in rows:
         row.pop("_pred", None)
-        row.update(f1_ci_low=None, f1_ci_high=None)
+        row.update(f1_ci_low=None, f1_ci_high=None, solver_objective=None, solver_bound=None,
+                   solver_gap=None)
     return rows
 
 
@@ -283,11 +288,40 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
     return rows
 
 
-def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0
-                ) -> list[tuple[str, FeatureData, np.ndarray]]:
+def _optimal_probes(scaled: FeatureData, ranking: np.ndarray, ks: list[int],
+                    settings: ProbeSettings, pruning: bool) -> list[tuple]:
+    """Optimal sparse probing for each k <= optimal_max_k (from the largest down, as the
+    paper), or iterative pruning (k = 5, then without the best neuron, ``pruning_steps``
+    times): plan entries with the solver's objective, bound and gap."""
+    from sparseprobe.optimal import solve_optimal_support
+
+    candidates = list(ranking[: settings.optimal_candidates])
+    plan = []
+    if pruning:
+        schedule = [5] * settings.pruning_steps
+    else:
+        schedule = sorted((k for k in ks if k <= settings.optimal_max_k), reverse=True)
+    for k in schedule:
+        if k > len(candidates):
+            break
+        cols = np.asarray(candidates)
+        result = solve_optimal_support(scaled.x_train[:, cols], scaled.y_train, k,
+                                       warm_start=range(k),
+                                       time_limit=settings.optimal_time_limit)
+        neurons = cols[np.sort(result.neurons)]  # in mean-difference order
+        plan.append(("pruning" if pruning else "optimal", scaled, neurons, {
+            "solver_objective": result.objective, "solver_bound": result.bound,
+            "solver_gap": result.gap, "converged": result.optimal}))
+        if pruning:  # drop the support's best neuron (highest mean difference) and solve again
+            candidates.remove(int(neurons[0]))
+    return plan
+
+
+def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> list[tuple]:
     """Every probe of one binary feature on one layer: (method, the scaled data it reads, its
-    neurons), for each method of ``settings.methods`` and k of the grid, plus the dense probe.
-    Rankings and supports use the train split only (``sparseprobe.selection``)."""
+    neurons, extra result columns), for each method of ``settings.methods`` and k of the grid,
+    plus the dense probe. Rankings and supports use the train split only
+    (``sparseprobe.selection``, ``sparseprobe.optimal``)."""
     from sparseprobe import selection
 
     unknown = [m for m in settings.methods if m not in selection.METHODS]
@@ -296,7 +330,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0
     scaled, _, ranking = prepare(data, settings)
     d_mlp = scaled.x_train.shape[1]
     ks = k_values(settings, d_mlp)
-    plan: list[tuple[str, FeatureData, np.ndarray]] = []
+    plan: list[tuple] = []
     for method in settings.methods:
         seed = selection.stable_seed(settings.seed, data.feature, layer, method)
         if method in selection.RANKINGS:
@@ -320,9 +354,11 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0
             shuffled = FeatureData(data.feature, scaled.x_train, y, scaled.x_test, scaled.y_test)
             order = rank_mean_difference(scaled.x_train, y)
             plan += [(method, shuffled, order[:k]) for k in ks]
+        elif method in ("optimal", "pruning"):
+            plan += _optimal_probes(scaled, ranking, ks, settings, method == "pruning")
     if settings.dense:
         plan.append(("dense", scaled, np.arange(d_mlp)))
-    return plan
+    return [entry if len(entry) == 4 else (*entry, {}) for entry in plan]
 
 
 def bootstrap_f1(y_true: np.ndarray, pred: np.ndarray, resamples: int, seed: int
@@ -351,27 +387,31 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
         raise ProbeError(f"probing.backend must be 'engine' or 'sklearn', got "
                          f"'{settings.backend}'")
     out: list[list[dict]] = [[] for _ in features]
-    by_k: dict[int, list[tuple[int, str, FeatureData, np.ndarray]]] = {}
+    by_k: dict[int, list[tuple[int, str, FeatureData, np.ndarray, dict]]] = {}
     for i, data in enumerate(features):
         if data.task == "regression":
             out[i] = heuristic_sweep(data, settings)
             continue
-        for method, scaled, neurons in plan_probes(data, settings, layer):
-            by_k.setdefault(len(neurons), []).append((i, method, scaled, neurons))
+        for method, scaled, neurons, extra in plan_probes(data, settings, layer):
+            by_k.setdefault(len(neurons), []).append((i, method, scaled, neurons, extra))
     for k in sorted(by_k):
         probes = by_k[k]
         if settings.backend == "sklearn" or k > ENGINE_MAX_K:
-            rows = [fit_probe(scaled, neurons, settings) for _, _, scaled, neurons in probes]
+            rows = [fit_probe(scaled, neurons, settings) for _, _, scaled, neurons, _ in probes]
         else:
-            rows = _engine_rows([(scaled, neurons) for _, _, scaled, neurons in probes], settings)
-        for (i, method, scaled, _), row in zip(probes, rows):
+            rows = _engine_rows([(scaled, neurons) for _, _, scaled, neurons, _ in probes],
+                                settings)
+        for (i, method, scaled, _, extra), row in zip(probes, rows):
             pred = row.pop("_pred")
             interval = (None, None)
             if settings.bootstrap:
                 interval = bootstrap_f1(scaled.y_test, pred, settings.bootstrap,
                                         stable_seed(settings.seed, scaled.feature, layer, "boot"))
-            out[i].append({"method": method, **row, "f1_ci_low": interval[0],
-                           "f1_ci_high": interval[1]})
+            solver = {"solver_objective": None, "solver_bound": None, "solver_gap": None}
+            solver.update(extra)
+            converged = row.pop("converged") and solver.pop("converged", True)
+            out[i].append({"method": method, **row, "converged": converged,
+                           "f1_ci_low": interval[0], "f1_ci_high": interval[1], **solver})
     order = {m: j for j, m in enumerate((*settings.methods, "dense"))}
     return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
 

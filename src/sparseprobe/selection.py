@@ -24,6 +24,14 @@ Other methods:
   logistic regression (saga, C = k/20, l1_ratio = clip(exp(-k/20), 0.1, 0.9), class-balanced)
   on the current support of k neurons and keep the top k' (the next grid value) by |coef|. The
   probe reported at k is the L2 probe refitted on that support, as for every other method.
+- ``optimal``: optimal sparse probing for k <= ``probing.optimal_max_k`` among the top
+  ``optimal_candidates`` neurons by mean difference (``sparseprobe.optimal``: the paper's exact
+  hinge + ridge objective by outer approximation with open-source HiGHS; rows carry the
+  objective, bound and gap; ``converged`` is False when the gap was not closed in time).
+- ``pruning``: iterative pruning: solve k = 5 optimally, drop the support's best neuron (highest
+  mean difference) from the candidates and solve again, ``pruning_steps`` times (k = 5 rows in
+  order). A feature whose F1 survives the removals is carried by an ensemble of neurons; one
+  whose F1 collapses after the first removal relied on a dedicated neuron.
 - ``single_neuron``: the top 30 neurons by mean difference, each probed alone (k = 1, 30 rows
   per feature and layer; the best over layers is the "monosemantic neuron" table).
 - ``random_basis`` (control): the mean-difference sweep after rotating the layer by a random
@@ -42,7 +50,8 @@ import warnings
 import numpy as np
 
 RANKINGS = ("mean_diff", "anova_f", "mutual_info", "l1_logreg", "svm", "random")
-METHODS = (*RANKINGS, "telescope", "single_neuron", "random_basis", "shuffled_labels")
+METHODS = (*RANKINGS, "telescope", "optimal", "pruning", "single_neuron", "random_basis",
+           "shuffled_labels")
 SINGLE_NEURON_CANDIDATES = 30
 
 
