@@ -48,7 +48,9 @@ def main() -> None:
     features = synthetic_layer(args.examples, args.neurons, args.features)
     timings, results = {}, {}
     for backend in ("engine", "sklearn"):
-        settings = ProbeSettings(backend=backend, device=args.device)
+        # the paper-style loop: one sklearn LogisticRegression per probe at sklearn's default tol
+        tol = 1e-4 if backend == "sklearn" else ProbeSettings.tol
+        settings = ProbeSettings(backend=backend, device=args.device, tol=tol)
         started = time.perf_counter()
         results[backend] = sweep_layer(features, settings)
         timings[backend] = time.perf_counter() - started
@@ -56,6 +58,12 @@ def main() -> None:
     diffs = [abs(a["f1"] - b["f1"]) for fa, fb in zip(results["engine"], results["sklearn"])
              for a, b in zip(fa, fb)]
     probes = sum(len(rows) for rows in results["engine"])
+    for backend, rows in results.items():
+        by_k: dict[int, float] = {}
+        for feature_rows in rows:
+            for r in feature_rows:
+                by_k[r["k"]] = by_k.get(r["k"], 0.0) + r["fit_seconds"]
+        print(backend, "fit seconds by k:", {k: round(v, 2) for k, v in sorted(by_k.items())})
     print(f"{probes} probes; sklearn / engine = {timings['sklearn'] / timings['engine']:.1f}x; "
           f"|F1 engine - F1 sklearn|: max {max(diffs):.4f}, rows > 0.005: "
           f"{sum(d > 0.005 for d in diffs)}")

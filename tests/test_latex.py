@@ -240,7 +240,7 @@ def test_offline_errors(sdist, tmp_path):
     with pytest.raises(DatasetError, match=r"'is_reference' has its \d+ positive units in 1 "
                                            r"document\(s\) \['Doc/Tutorial.tex'\]"):
         _offline(sdist, tmp_path / "o2", features=["is_reference"])
-    with pytest.raises(DatasetError, match="unknown LaTeX feature"):
+    with pytest.raises(DatasetError, match=r"unknown feature\(s\) \[.is_table.\] for LaTeX"):
         _offline(sdist, tmp_path / "o3", features=["is_table"])
     with pytest.raises(DatasetError, match="positive_fraction"):
         _offline(sdist, tmp_path / "o4", positive_fraction=1.5)

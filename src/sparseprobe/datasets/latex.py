@@ -93,7 +93,6 @@ replaced by the main file's ``.bbl`` when the e-print has one. One e-print is on
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import re
 import tarfile
@@ -103,12 +102,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from sparseprobe.datasets.schema import (
     FeatureDataset,
+    check_feature_request,
+    feature_seed,
     document_id,
-    with_split,
+    unit_examples,
     write_feature_dataset,
 )
 from sparseprobe.datasets.text_features import pre_tokens
@@ -686,27 +686,10 @@ def flatten_eprint(path: Path, files: dict[str, str], main: str, depth: int = 0)
 # Building
 
 
-def _stable_seed(seed: int, feature: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{feature}".encode()).digest()[:8], "little")
-
-
 def _check_request(name: str, features: Sequence[str], examples_per_feature: int,
                    positive_fraction: float, max_chars: int) -> None:
-    if not features:
-        raise DatasetError(f"dataset '{name}': no features requested")
-    duplicates = sorted({f for f in features if list(features).count(f) > 1})
-    if duplicates:
-        raise DatasetError(f"dataset '{name}': features listed twice: {duplicates}")
-    unknown = [f for f in features if f not in FEATURES]
-    if unknown:
-        raise DatasetError(f"dataset '{name}': unknown LaTeX feature(s) {unknown}; known: "
-                           f"{list(FEATURES)}")
-    if not 0.0 < positive_fraction < 1.0:
-        raise DatasetError(f"dataset '{name}': positive_fraction must be in (0, 1), got "
-                           f"{positive_fraction}")
-    if examples_per_feature < 2:
-        raise DatasetError(f"dataset '{name}': examples_per_feature must be >= 2, got "
-                           f"{examples_per_feature}")
+    check_feature_request(name, features, FEATURES, "LaTeX", examples_per_feature,
+                          positive_fraction)
     if max_chars < 20:
         raise DatasetError(f"dataset '{name}': max_chars must be >= 20, got {max_chars}")
 
@@ -742,7 +725,7 @@ def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, sourc
                 f"in {len(pos_docs)} document(s) {pos_docs} of {source}; a split grouped by "
                 "document needs positives in at least 2 documents"
             )
-        rng = np.random.default_rng(_stable_seed(seed, feature))
+        rng = np.random.default_rng(feature_seed(seed, feature))
         chosen = [(int(i), True) for i in rng.choice(pos_idx, n_pos, replace=False)]
         chosen += [(int(i), False) for i in rng.choice(neg_idx, n_neg, replace=False)]
         for unit, label in sorted(chosen):
@@ -753,16 +736,7 @@ def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, sourc
             window = min(int(doc.unit_starts[first]), start)
             rows.append((feature, label, doc_ids[unit_doc[unit]], doc.text[window:end],
                          start - window, end - window))
-    frame = pl.DataFrame(
-        rows, orient="row",
-        schema={"feature": pl.String, "label": pl.Boolean, "document_id": pl.String,
-                "text": pl.String, "span_start": pl.Int64, "span_end": pl.Int64},
-    ).with_columns(
-        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos"))
-        .otherwise(pl.lit(":neg")),
-    )
-    frame = with_split(frame, test_fraction, seed)
+    frame = unit_examples(rows, test_fraction, seed)
     return write_feature_dataset(
         out_dir, name=name, category="latex", aggregation=aggregation, examples=frame,
         labels=frame.select("feature", "example_id", "label"),

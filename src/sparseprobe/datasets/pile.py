@@ -44,7 +44,7 @@ import zstandard
 from sparseprobe.datasets.schema import (
     FeatureDataset,
     document_id,
-    with_split,
+    unit_examples,
     write_feature_dataset,
 )
 from sparseprobe.datasets.table import read_table
@@ -273,17 +273,9 @@ def _finish(rows: list[tuple], out_dir: Path, *, name: str, category: str, aggre
             test_fraction: float, seed: int, meta: dict, unit: str) -> FeatureDataset:
     """rows: (feature, label, document_id, text, span_start, span_end) -> a written dataset,
     split grouped by document_id (a Pile document, or a person: ``unit``)."""
-    frame = pl.DataFrame(
-        rows, orient="row",
-        schema={"feature": pl.String, "label": pl.Boolean, "document_id": pl.String,
-                "text": pl.String, "span_start": pl.Int64, "span_end": pl.Int64},
-    ).with_columns(
-        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos"))
-        .otherwise(pl.lit(":neg")),
-    )
-    _check_groups(frame, name, unit)
-    frame = with_split(frame, test_fraction, seed)
+    _check_groups(pl.DataFrame(rows, orient="row", schema=[
+        "feature", "label", "document_id", "text", "span_start", "span_end"]), name, unit)
+    frame = unit_examples(rows, test_fraction, seed)
     return write_feature_dataset(
         out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
         labels=frame.select("feature", "example_id", "label"),

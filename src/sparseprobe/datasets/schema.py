@@ -129,6 +129,54 @@ def with_split(frame: pl.DataFrame, test_fraction: float, seed: int) -> pl.DataF
     return frame.with_columns(split=pl.Series(split))
 
 
+def feature_seed(seed: int, feature: str) -> int:
+    """A per-feature sampling seed (independent of PYTHONHASHSEED and of the feature order)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{feature}".encode()).digest()[:8], "little")
+
+
+def check_feature_request(name: str, features, known, source: str, examples_per_feature: int,
+                          positive_fraction: float) -> None:
+    """The checks every token-level builder makes of its config entry, each naming the dataset
+    and what was expected: features given, none twice, all known to ``source``, a positive
+    fraction in (0, 1), at least 2 examples per feature."""
+    if not features:
+        raise DatasetError(f"dataset '{name}': no features requested")
+    duplicates = sorted({f for f in features if list(features).count(f) > 1})
+    if duplicates:
+        raise DatasetError(f"dataset '{name}': features listed twice: {duplicates}")
+    unknown = [f for f in features if f not in known]
+    if unknown:
+        raise DatasetError(
+            f"dataset '{name}': unknown feature(s) {unknown} for {source}; known: {list(known)}"
+        )
+    if not 0.0 < positive_fraction < 1.0:
+        raise DatasetError(
+            f"dataset '{name}': positive_fraction must be in (0, 1), got {positive_fraction}"
+        )
+    if examples_per_feature < 2:
+        raise DatasetError(
+            f"dataset '{name}': examples_per_feature must be >= 2, got {examples_per_feature}"
+        )
+
+
+def unit_examples(rows: list[tuple], test_fraction: float, seed: int) -> pl.DataFrame:
+    """Rows of (feature, label, document_id, text, span_start, span_end), one per labelled unit
+    (a word, a token-sized piece of text), as an examples frame with example_id, a
+    ``feature:pos``/``feature:neg`` stratum and the split (grouped by document_id). The frame
+    keeps ``feature`` and ``label``: ``frame.select("feature", "example_id", "label")`` is the
+    labels table."""
+    frame = pl.DataFrame(
+        rows, orient="row",
+        schema={"feature": pl.String, "label": pl.Boolean, "document_id": pl.String,
+                "text": pl.String, "span_start": pl.Int64, "span_end": pl.Int64},
+    ).with_columns(
+        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
+        stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos"))
+        .otherwise(pl.lit(":neg")),
+    )
+    return with_split(frame, test_fraction, seed)
+
+
 def _frame_digest(frame: pl.DataFrame) -> str:
     """Content digest of a frame, independent of Parquet writer details."""
     digest = hashlib.sha256()

@@ -82,7 +82,6 @@ CoNLL-U (:func:`build_part_of_speech_conllu`, :func:`build_morphology_conllu`,
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
@@ -90,9 +89,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
-from sparseprobe.datasets.schema import FeatureDataset, with_split, write_feature_dataset
+from sparseprobe.datasets.schema import (
+    FeatureDataset,
+    check_feature_request,
+    feature_seed,
+    unit_examples,
+    write_feature_dataset,
+)
 from sparseprobe.errors import DatasetError, SourceError
 from sparseprobe.sources import sha256_of
 
@@ -556,31 +560,11 @@ class _Corpus:
         return document, (f"{prefix} {text}" if prefix else text), start + shift, end + shift
 
 
-def _stable_seed(seed: int, feature: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{feature}".encode()).digest()[:8], "little")
-
-
 def _check_request(name: str, features: Sequence[str], known: Sequence[str], source: str,
                    examples_per_feature: int, positive_fraction: float,
                    context_sentences: int) -> None:
-    if not features:
-        raise DatasetError(f"dataset '{name}': no features requested")
-    duplicates = sorted({f for f in features if list(features).count(f) > 1})
-    if duplicates:
-        raise DatasetError(f"dataset '{name}': features listed twice: {duplicates}")
-    unknown = [f for f in features if f not in known]
-    if unknown:
-        raise DatasetError(
-            f"dataset '{name}': unknown feature(s) {unknown} for {source}; known: {list(known)}"
-        )
-    if not 0.0 < positive_fraction < 1.0:
-        raise DatasetError(
-            f"dataset '{name}': positive_fraction must be in (0, 1), got {positive_fraction}"
-        )
-    if examples_per_feature < 2:
-        raise DatasetError(
-            f"dataset '{name}': examples_per_feature must be >= 2, got {examples_per_feature}"
-        )
+    check_feature_request(name, features, known, source, examples_per_feature,
+                          positive_fraction)
     if context_sentences < 0:
         raise DatasetError(
             f"dataset '{name}': context_sentences must be >= 0, got {context_sentences}"
@@ -605,22 +589,13 @@ def _build(corpus: _Corpus, out_dir: Path, *, name: str, category: str, features
                     f"{corpus.source}, fewer than the {wanted} requested "
                     f"({examples_per_feature} examples x positive_fraction {positive_fraction})"
                 )
-        rng = np.random.default_rng(_stable_seed(seed, feature))
+        rng = np.random.default_rng(feature_seed(seed, feature))
         chosen = [(int(i), True) for i in rng.choice(pos_idx, n_pos, replace=False)]
         chosen += [(int(i), False) for i in rng.choice(neg_idx, n_neg, replace=False)]
         for word, label in sorted(chosen):
             document, text, start, end = corpus.example(word, context_sentences)
             rows.append((feature, label, document, text, start, end))
-    frame = pl.DataFrame(
-        rows, orient="row",
-        schema={"feature": pl.String, "label": pl.Boolean, "document_id": pl.String,
-                "text": pl.String, "span_start": pl.Int64, "span_end": pl.Int64},
-    ).with_columns(
-        example_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        stratum=pl.col("feature") + pl.when(pl.col("label")).then(pl.lit(":pos"))
-        .otherwise(pl.lit(":neg")),
-    )
-    frame = with_split(frame, test_fraction, seed)
+    frame = unit_examples(rows, test_fraction, seed)
     return write_feature_dataset(
         out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
         labels=frame.select("feature", "example_id", "label"),
