@@ -22,7 +22,9 @@ silently.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,9 +118,9 @@ def array_backend(device: str):
     if device == "numpy":
         return _Numpy()
     if device == "auto":
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is not None:
+        # importing torch costs ~1 s, more than a small probe job's fits: only look for CUDA
+        # where an NVIDIA driver is present
+        if Path("/dev/nvidiactl").exists() and importlib.util.find_spec("torch") is not None:
             import torch
 
             if torch.cuda.is_available():
