@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sparseprobe.datasets.schema import stable_seed
+
 from sparseprobe.errors import ProbeError
 
 PAPER_K_GRID = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 32, 64, 128, 256)
@@ -332,7 +334,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
     ks = k_values(settings, d_mlp)
     plan: list[tuple] = []
     for method in settings.methods:
-        seed = selection.stable_seed(settings.seed, data.feature, layer, method)
+        seed = stable_seed(settings.seed, data.feature, layer, method)
         if method in selection.RANKINGS:
             order = ranking if method == "mean_diff" else selection.rank(
                 method, scaled.x_train, scaled.y_train, seed)
@@ -344,7 +346,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
             plan += [(method, scaled, ranking[i:i + 1])
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
-            q = selection.random_rotation(d_mlp, selection.stable_seed(settings.seed, layer))
+            q = selection.random_rotation(d_mlp, stable_seed(settings.seed, layer))
             rotated, _, order = prepare(FeatureData(
                 data.feature, data.x_train @ q, data.y_train, data.x_test @ q, data.y_test),
                 settings)
@@ -381,8 +383,6 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
     the probes of one k are fitted together, all features and methods, in the batched engine;
     ``backend: sklearn`` fits them one by one. Regression targets get the correlation sweep
     (:func:`heuristic_sweep`) whatever the methods."""
-    from sparseprobe.selection import stable_seed
-
     if settings.backend not in ("engine", "sklearn"):
         raise ProbeError(f"probing.backend must be 'engine' or 'sklearn', got "
                          f"'{settings.backend}'")
@@ -416,28 +416,46 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
     return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
 
 
-def feature_data(dataset, activations: np.ndarray, feature: str) -> FeatureData:
-    """Rows of ``activations`` labelled by ``feature``, split by the dataset's fixed split."""
-    table = dataset.feature_table(feature)
-    task = dataset.task(feature)
-    ids = table["example_id"].to_numpy()
-    if task == "regression":
-        labels = table["target"].to_numpy().astype(np.float64)
-    else:
-        labels = table["label"].to_numpy().astype(bool)
-    train = (table["split"] == "train").to_numpy()
-    x = activations[ids]
-    return FeatureData(feature, x[train], labels[train], x[~train], labels[~train], task)
+@dataclass(frozen=True)
+class FeatureSplit:
+    """Which rows one feature labels, its labels (bool, or float targets) and the train mask:
+    read from the dataset once per probe job, applied to every layer's activations."""
+
+    feature: str
+    task: str
+    ids: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray
+
+    def data(self, activations: np.ndarray) -> FeatureData:
+        """This feature's design matrices on one layer's activations."""
+        x = activations[self.ids]
+        return FeatureData(self.feature, x[self.train], self.labels[self.train],
+                           x[~self.train], self.labels[~self.train], self.task)
 
 
-def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings):
+def feature_splits(dataset) -> list[FeatureSplit]:
+    """One :class:`FeatureSplit` per feature of ``dataset``, by the dataset's fixed split."""
+    splits = []
+    for feature in dataset.features:
+        table = dataset.feature_table(feature)
+        task = dataset.task(feature)
+        column = "target" if task == "regression" else "label"
+        labels = table[column].to_numpy().astype(np.float64 if task == "regression" else bool)
+        splits.append(FeatureSplit(feature, task, table["example_id"].to_numpy(), labels,
+                                   (table["split"] == "train").to_numpy()))
+    return splits
+
+
+def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
+                splits: list[FeatureSplit] | None = None):
     """Every feature of ``dataset`` on one cached layer: result rows as a schema frame."""
     from sparseprobe.store import read_layer, read_store_info
     from sparseprobe.results import to_frame
 
     info = read_store_info(store_dir)
     activations = read_layer(store_dir, layer, dataset)
-    datas = [feature_data(dataset, activations, feature) for feature in dataset.features]
+    datas = [split.data(activations) for split in (splits or feature_splits(dataset))]
     rows = []
     for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
         feature = data.feature
@@ -461,4 +479,6 @@ def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings)
 
     if not layers:
         raise ProbeError(f"{store_dir}: no layers to probe")
-    return pl.concat([probe_layer(dataset, store_dir, layer, settings) for layer in layers])
+    splits = feature_splits(dataset)
+    return pl.concat([probe_layer(dataset, store_dir, layer, settings, splits)
+                      for layer in layers])

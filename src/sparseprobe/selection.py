@@ -44,7 +44,6 @@ Other methods:
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 
 import numpy as np
@@ -53,12 +52,6 @@ RANKINGS = ("mean_diff", "anova_f", "mutual_info", "l1_logreg", "svm", "random")
 METHODS = (*RANKINGS, "telescope", "optimal", "pruning", "single_neuron", "random_basis",
            "shuffled_labels")
 SINGLE_NEURON_CANDIDATES = 30
-
-
-def stable_seed(*parts: object) -> int:
-    """A 32-bit seed from any parts (feature names, layers), independent of PYTHONHASHSEED."""
-    text = "\x1f".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
 def _order(scores: np.ndarray, tie_break: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,8 @@
 - ``position``: a token's position, as a regression target and as bins
   (``sparseprobe.datasets.position``).
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
-  features (``part_of_speech_morphology``: both on the same words, one dataset); ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
+  features (``part_of_speech_morphology``: both on the same words, one dataset);
+  ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
   (``sparseprobe.datasets.tagged``).
 - ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
   en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -84,10 +86,16 @@ def pack_messages(messages: list[str], chars_per_example: int, rng: random.Rando
     return texts
 
 
-def _language_dataset(rows: list[tuple[str, str]], languages: list[str], out_dir: Path, *,
+def _language_dataset(lines_of: Callable[[str], list[str]], languages: list[str], out_dir: Path,
+                      *, examples_per_language: int, chars_per_example: int, where: str,
                       name: str, aggregation: str, test_fraction: float, seed: int,
                       description: str, source: str) -> FeatureDataset:
-    """(language, text) rows -> a one-vs-rest language-identification dataset."""
+    """Each language's lines (``lines_of(language)``) packed into texts of about
+    ``chars_per_example`` characters -> a one-vs-rest language-identification dataset."""
+    rows = []
+    for language in languages:
+        texts = _packed(language, lines_of(language), chars_per_example, seed, name, where)
+        rows += [(language, t) for t in texts[:examples_per_language]]
     examples = pl.DataFrame(rows, schema=["stratum", "text"], orient="row").with_columns(
         example_id=pl.int_range(pl.len(), dtype=pl.Int64),
         document_id=pl.col("text").map_elements(document_id, return_dtype=pl.String),
@@ -135,19 +143,16 @@ def build_natural_language(
     """Build the language-identification dataset (one one-vs-rest feature per language)."""
     if len(set(languages)) < 2:
         raise DatasetError(f"dataset '{name}': needs at least two languages, got {languages}")
-    rows = []
     with open_wheel(django_wheel) as wheel:
-        for language in languages:
-            texts = _packed(language, catalogue_messages(wheel, language), chars_per_example,
-                            seed, name, f"the Django catalogues ({Path(django_wheel).name})")
-            rows += [(language, t) for t in texts[:examples_per_language]]
-    return _language_dataset(
-        rows, languages, out_dir, name=name, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed,
-        description="Language identification, one-vs-rest per language, from Django's "
-        "translation catalogues (messages packed per language).",
-        source=f"django wheel {Path(django_wheel).name}",
-    )
+        return _language_dataset(
+            lambda language: catalogue_messages(wheel, language), languages, out_dir,
+            examples_per_language=examples_per_language, chars_per_example=chars_per_example,
+            where=f"the Django catalogues ({Path(django_wheel).name})", name=name,
+            aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+            description="Language identification, one-vs-rest per language, from Django's "
+            "translation catalogues (messages packed per language).",
+            source=f"django wheel {Path(django_wheel).name}",
+        )
 
 
 EUROPARL_FILE = re.compile(r"\.([a-z]{2})(?:\.txt)?$")
@@ -201,13 +206,10 @@ def build_natural_language_europarl(
         raise DatasetError(
             f"dataset '{name}': no Europarl text for {missing} in {[Path(p).name for p in paths]}"
         )
-    rows = []
-    for language in languages:
-        texts = _packed(language, by_language[language], chars_per_example, seed, name,
-                        "the Europarl files")
-        rows += [(language, t) for t in texts[:examples_per_language]]
     return _language_dataset(
-        rows, languages, out_dir, name=name, aggregation=aggregation,
+        by_language.__getitem__, languages, out_dir,
+        examples_per_language=examples_per_language, chars_per_example=chars_per_example,
+        where="the Europarl files", name=name, aggregation=aggregation,
         test_fraction=test_fraction, seed=seed,
         description="Language identification, one-vs-rest per language, from Europarl "
         "sentences packed per language (the paper's source).",

@@ -129,9 +129,16 @@ def with_split(frame: pl.DataFrame, test_fraction: float, seed: int) -> pl.DataF
     return frame.with_columns(split=pl.Series(split))
 
 
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from any parts (a seed, feature names, layers), independent of
+    PYTHONHASHSEED and of the order in which other seeds are drawn."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
 def feature_seed(seed: int, feature: str) -> int:
     """A per-feature sampling seed (independent of PYTHONHASHSEED and of the feature order)."""
-    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{feature}".encode()).digest()[:8], "little")
+    return stable_seed(seed, feature)
 
 
 def check_feature_request(name: str, features, known, source: str, examples_per_feature: int,
