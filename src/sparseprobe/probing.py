@@ -36,6 +36,12 @@ CLASSIFICATION_METRICS = ("f1", "precision", "recall", "accuracy", "balanced_acc
 REGRESSION_METRICS = ("r2", "mae")
 
 
+def _seed32(*parts: object) -> int:
+    """The low 32 bits of :func:`stable_seed`: the seeds of rankings, rotations, label shuffles
+    and bootstrap resamples (their streams are fixed by it)."""
+    return stable_seed(*parts) & 0xFFFFFFFF
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """Probe hyper-parameters (paper defaults)."""
@@ -334,7 +340,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
     ks = k_values(settings, d_mlp)
     plan: list[tuple] = []
     for method in settings.methods:
-        seed = stable_seed(settings.seed, data.feature, layer, method)
+        seed = _seed32(settings.seed, data.feature, layer, method)
         if method in selection.RANKINGS:
             order = ranking if method == "mean_diff" else selection.rank(
                 method, scaled.x_train, scaled.y_train, seed)
@@ -346,7 +352,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
             plan += [(method, scaled, ranking[i:i + 1])
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
-            q = selection.random_rotation(d_mlp, stable_seed(settings.seed, layer))
+            q = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
             rotated, _, order = prepare(FeatureData(
                 data.feature, data.x_train @ q, data.y_train, data.x_test @ q, data.y_test),
                 settings)
@@ -406,7 +412,7 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
             interval = (None, None)
             if settings.bootstrap:
                 interval = bootstrap_f1(scaled.y_test, pred, settings.bootstrap,
-                                        stable_seed(settings.seed, scaled.feature, layer, "boot"))
+                                        _seed32(settings.seed, scaled.feature, layer, "boot"))
             solver = {"solver_objective": None, "solver_bound": None, "solver_gap": None}
             solver.update(extra)
             converged = row.pop("converged") and solver.pop("converged", True)
