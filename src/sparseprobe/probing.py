@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -238,15 +238,17 @@ def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
     regression: |correlation|, method ``correlation``), then one probe per k (capped at d_mlp),
     plus the dense probe, fitted one by one with sklearn (the reference backend). Returns one
     dict per probe (method, k and the probe columns)."""
+    if data.task != "regression":
+        reference = replace(settings, backend="sklearn", methods=("mean_diff",))
+        return sweep_layer([data], reference)[0]
     scaled, method, ranking = prepare(data, settings)
-    fit = fit_regression_probe if data.task == "regression" else fit_probe
     d_mlp = scaled.x_train.shape[1]
-    rows = [{"method": method, **fit(scaled, ranking[:k], settings)}
+    rows = [{"method": method, **fit_regression_probe(scaled, ranking[:k], settings)}
             for k in k_values(settings, d_mlp)]
     if settings.dense:
-        rows.append({"method": "dense", **fit(scaled, np.arange(d_mlp), settings)})
+        rows.append({"method": "dense",
+                     **fit_regression_probe(scaled, np.arange(d_mlp), settings)})
     for row in rows:
-        row.pop("_pred", None)
         row.update(f1_ci_low=None, f1_ci_high=None, solver_objective=None, solver_bound=None,
                    solver_gap=None)
     return rows
