@@ -261,9 +261,10 @@ ENGINE_BATCH_ELEMENTS = 30_000_000
 """Probes per engine batch are capped so a batch's design tensor stays under this many floats."""
 
 
-def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSettings
-                 ) -> list[dict]:
-    """Fit probes that share k with the batched engine; one result dict per probe, in order."""
+def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSettings,
+                 starts: list[np.ndarray | None] | None = None) -> list[dict]:
+    """Fit probes that share k with the batched engine; one result dict per probe, in order.
+    ``starts``: per probe an optional Newton starting point [k+1] (see :func:`_warm_start`)."""
     from sparseprobe.engine import fit_logistic_batch
 
     k = len(probes[0][1])
@@ -275,11 +276,14 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
         x = np.zeros((len(chunk), n, k))
         y = np.zeros((len(chunk), n), dtype=bool)
         mask = np.zeros((len(chunk), n), dtype=bool)
+        init = np.zeros((len(chunk), k + 1))
         for b, (data, neurons) in enumerate(chunk):
             m = len(data.y_train)
             x[b, :m], y[b, :m], mask[b, :m] = data.x_train[:, neurons], data.y_train, True
+            if starts is not None and starts[start + b] is not None:
+                init[b] = starts[start + b]
         started = time.perf_counter()
-        fit = fit_logistic_batch(x, y, mask=mask, C=settings.C,
+        fit = fit_logistic_batch(x, y, mask=mask, C=settings.C, init=init,
                                  max_iter=min(settings.max_iter, 100), device=settings.device)
         seconds = (time.perf_counter() - started) / len(chunk)
         for b, (data, neurons) in enumerate(chunk):
@@ -296,6 +300,22 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
                 "fit_seconds": seconds,
             })
     return rows
+
+
+def _warm_start(previous: dict | None, neurons: np.ndarray) -> np.ndarray | None:
+    """A Newton starting point for a probe on ``neurons`` from the same feature's and method's
+    probe at the previous k (``previous``: its row) when that support is a prefix of this one
+    (nested rankings): its coefficients, zeros for the added neurons, its intercept. The fit's
+    optimum does not depend on the start (strictly convex objective); it saves Newton steps."""
+    if previous is None:
+        return None
+    before = np.asarray(previous["neurons"])
+    if len(before) >= len(neurons) or not np.array_equal(before, neurons[:len(before)]):
+        return None
+    start = np.zeros(len(neurons) + 1)
+    start[:len(before)] = previous["coefficients"]
+    start[-1] = previous["intercept"]
+    return start
 
 
 def _optimal_probes(scaled: FeatureData, ranking: np.ndarray, ks: list[int],
@@ -402,14 +422,18 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
             continue
         for method, scaled, neurons, extra in plan_probes(data, settings, layer):
             by_k.setdefault(len(neurons), []).append((i, method, scaled, neurons, extra))
+    previous: dict[tuple[int, str], dict] = {}  # (feature, method) -> its row at the last k
     for k in sorted(by_k):
         probes = by_k[k]
         if settings.backend == "sklearn" or k > ENGINE_MAX_K:
             rows = [fit_probe(scaled, neurons, settings) for _, _, scaled, neurons, _ in probes]
         else:
+            starts = [_warm_start(previous.get((i, method)), neurons)
+                      for i, method, _, neurons, _ in probes]
             rows = _engine_rows([(scaled, neurons) for _, _, scaled, neurons, _ in probes],
-                                settings)
+                                settings, starts)
         for (i, method, scaled, _, extra), row in zip(probes, rows):
+            previous[(i, method)] = row
             pred = row.pop("_pred")
             interval = (None, None)
             if settings.bootstrap:
