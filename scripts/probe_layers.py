@@ -18,6 +18,9 @@ with logged(snakemake.log[0]) as log:
     frame = probe_layers(dataset, Path(snakemake.input.activations), snakemake.params.layers,
                          settings)
     write_results(frame, Path(snakemake.output[0]))
-    unconverged = frame.filter(~frame["converged"]).height
+    unconverged = frame.filter(~frame["converged"])
     log.info("layers %s: %d probes written; %d did not converge", snakemake.params.layers,
-             frame.height, unconverged)
+             frame.height, unconverged.height)
+    for row in unconverged.head(50).iter_rows(named=True):
+        log.warning("not converged: layer %d, feature %s, method %s, k %d (n_iter %d)",
+                    row["layer"], row["feature"], row["method"], row["k"], row["n_iter"])
