@@ -44,9 +44,8 @@ Other methods:
 
 from __future__ import annotations
 
-import warnings
-
 import functools
+import warnings
 
 import numpy as np
 
