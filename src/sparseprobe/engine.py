@@ -63,6 +63,13 @@ class _Numpy:
     def as_float32(self, a):
         return a.astype(np.float32)
 
+    def with_intercept(self, x, dtype):
+        x = np.asarray(x)
+        out = np.empty((*x.shape[:2], x.shape[2] + 1), dtype=dtype)
+        out[:, :, :-1] = x
+        out[:, :, -1] = 1.0
+        return out
+
     def as_float64(self, a):
         return a.astype(np.float64)
 
@@ -104,6 +111,12 @@ class _Torch:
 
     def as_float32(self, a):
         return a.to(self.torch.float32)
+
+    def with_intercept(self, x, dtype):
+        torch_dtype = self.torch.float64 if dtype is np.float64 else self.torch.float32
+        x = self.torch.as_tensor(x, device=self.device).to(torch_dtype)
+        ones = self.torch.ones((*x.shape[:2], 1), dtype=torch_dtype, device=self.device)
+        return self.torch.cat([x, ones], dim=2)
 
     def as_float64(self, a):
         return a.to(self.torch.float64)
@@ -178,9 +191,8 @@ def fit_logistic_batch(
                      n_real / (2 * np.maximum(n_real - n_pos, 1))) * real
     t = xp.asarray(y * 2.0 - 1.0, dtype=np.float64)
     sw = xp.asarray(sw_np, dtype=np.float64)
-    x = xp.asarray(x, dtype=np.float64)
-    xa = xp.concatenate([x, xp.ones((batch, n, 1))], axis=2)
-    xa32 = xp.as_float32(xa)
+    xa = xp.with_intercept(x, np.float64)  # [B, n, k+1]: the design and a column of ones
+    xa32 = xp.with_intercept(x, np.float32)
     penalty_np = np.ones(k + 1)
     penalty_np[-1] = 0.0
     penalty = xp.asarray(penalty_np, dtype=np.float64)

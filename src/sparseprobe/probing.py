@@ -273,13 +273,15 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
     rows = []
     for start in range(0, len(probes), per_batch):
         chunk = probes[start:start + per_batch]
-        x = np.zeros((len(chunk), n, k))
+        x = np.zeros((len(chunk), n, k), dtype=np.result_type(probes[0][0].x_train, np.float32))
         y = np.zeros((len(chunk), n), dtype=bool)
         mask = np.zeros((len(chunk), n), dtype=bool)
         init = np.zeros((len(chunk), k + 1))
         for b, (data, neurons) in enumerate(chunk):
             m = len(data.y_train)
-            x[b, :m], y[b, :m], mask[b, :m] = data.x_train[:, neurons], data.y_train, True
+            # np.take gathers columns about twice as fast as fancy indexing
+            x[b, :m] = np.take(data.x_train, neurons, axis=1)
+            y[b, :m], mask[b, :m] = data.y_train, True
             if starts is not None and starts[start + b] is not None:
                 init[b] = starts[start + b]
         started = time.perf_counter()
@@ -287,7 +289,7 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
                                  max_iter=min(settings.max_iter, 100), device=settings.device)
         seconds = (time.perf_counter() - started) / len(chunk)
         for b, (data, neurons) in enumerate(chunk):
-            scores = data.x_test[:, neurons] @ fit.coef[b] + fit.intercept[b]
+            scores = np.take(data.x_test, neurons, axis=1) @ fit.coef[b] + fit.intercept[b]
             rows.append({
                 "k": k,
                 "neurons": neurons.astype(np.int32).tolist(),
