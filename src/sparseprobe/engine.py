@@ -63,6 +63,20 @@ class _Numpy:
     def as_float32(self, a):
         return a.astype(np.float32)
 
+    def gram(self, a):
+        """[B, n, m] float32 -> [B, m, m] float64 a^T a. Wide probes use BLAS syrk (half the
+        product, and about 3x faster here than numpy's stacked matmul); scipy is imported
+        only then (0.3 s, more than a small probe job's fits)."""
+        if a.shape[2] < 64:
+            return (a.swapaxes(1, 2) @ a).astype(np.float64)
+        from scipy.linalg.blas import ssyrk
+
+        out = np.empty((a.shape[0], a.shape[2], a.shape[2]))
+        for b in range(a.shape[0]):
+            upper = ssyrk(1.0, a[b].T, trans=0)  # a[b].T is column-major: no copy
+            out[b] = upper + np.triu(upper, 1).T
+        return out
+
     def with_intercept(self, x, dtype):
         x = np.asarray(x)
         out = np.empty((*x.shape[:2], x.shape[2] + 1), dtype=dtype)
@@ -111,6 +125,9 @@ class _Torch:
 
     def as_float32(self, a):
         return a.to(self.torch.float32)
+
+    def gram(self, a):
+        return (a.swapaxes(1, 2) @ a).to(self.torch.float64)
 
     def with_intercept(self, x, dtype):
         torch_dtype = self.torch.float64 if dtype is np.float64 else self.torch.float32
@@ -218,8 +235,7 @@ def fit_logistic_batch(
         if converged.all() or iteration == max_iter:
             break
         root = (C * sw * p * (1 - p)) ** 0.5
-        weighted = xa32 * xp.as_float32(root)[:, :, None]
-        hessian = xp.as_float64(weighted.swapaxes(1, 2) @ weighted) + ridge
+        hessian = xp.gram(xa32 * xp.as_float32(root)[:, :, None]) + ridge
         step = xp.solve(hessian, grad)
         before = objective(z, theta)
         # Newton decrement: the predicted decrease; below the objective's rounding = optimal
