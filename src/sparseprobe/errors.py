@@ -23,3 +23,7 @@ class ActivationStoreError(SparseProbeError):
 
 class ProbeError(SparseProbeError):
     """A probe could not be fitted or its inputs are inconsistent."""
+
+
+class SummaryError(SparseProbeError):
+    """A summary table or its inputs are inconsistent, or a name asked for is not in them."""
