@@ -23,8 +23,10 @@ from sparseprobe.resources import (
 )
 
 MODELS = selected_models(config)
-FAMILIES = families(size_axis(MODELS))  # the size axis: a checkpoint sweep's last checkpoint
-TRAINING = training_axis(MODELS)  # family -> checkpoint keys (models swept over >= 2)
+# the size axis (a checkpoint sweep's last checkpoint) and the training axis (family ->
+# checkpoint keys of the models swept over at least two checkpoints)
+FAMILIES = families(size_axis(MODELS))
+TRAINING = training_axis(MODELS)
 DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
 
