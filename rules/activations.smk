@@ -12,7 +12,8 @@ rule extract_activations:
         "../envs/sparseprobe.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=extraction_mem_mb,
+        runtime=extraction_runtime,
         gpu=extraction_gpus,
     params:
         model=model_spec,

@@ -1,27 +1,40 @@
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sparseprobe.config import (
+    checkpoint_table,
     dataset_source,
     families,
     ladder_model_dir,
     probe_layer_groups,
     selected_models,
+    size_axis,
     source_path,
+    training_axis,
+)
+from sparseprobe.resources import (
+    PYTHIA_VOCAB,
+    extraction_resources,
+    planned_examples,
+    probe_resources,
 )
 
 MODELS = selected_models(config)
-FAMILIES = families(MODELS)
+# the size axis (a checkpoint sweep's last checkpoint) and the training axis (family ->
+# checkpoint keys of the models swept over at least two checkpoints)
+FAMILIES = families(size_axis(MODELS))
+TRAINING = training_axis(MODELS)
 DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
 SUMMARIES = config.get("summaries") or {}
 
 
 wildcard_constraints:
-    model="|".join(MODELS) or "NONE",
-    family="|".join(FAMILIES) or "NONE",
+    model="|".join(map(re.escape, MODELS)) or "NONE",
+    family="|".join(map(re.escape, FAMILIES)) or "NONE",
     dataset="|".join(DATASETS),
     layers=r"\d+-\d+",
 
@@ -64,6 +77,51 @@ def extraction_gpus(wildcards):
     return 1 if str(device).startswith("cuda") else 0
 
 
+def n_examples(dataset):
+    """A dataset's examples: its meta.json once built, else what its config asks for."""
+    meta = f"results/datasets/{dataset}/meta.json"
+    return planned_examples(DATASETS[dataset], meta)
+
+
+def extraction_job(wildcards):
+    spec = MODELS[wildcards.model]
+    vocab = LADDER.get("vocab_size") if spec.source_kind == "ladder" else PYTHIA_VOCAB
+    return extraction_resources(
+        spec,
+        DATASETS[wildcards.dataset],
+        n_examples(wildcards.dataset),
+        on_gpu=extraction_gpus(wildcards) > 0,
+        chunk_rows=config.get("extraction", {}).get("chunk_rows", 256),
+        vocab_size=vocab or PYTHIA_VOCAB,
+    )
+
+
+def probe_job(wildcards):
+    return probe_resources(
+        MODELS[wildcards.model],
+        probe_groups(wildcards.model)[wildcards.layers],
+        DATASETS[wildcards.dataset],
+        n_examples(wildcards.dataset),
+        config.get("probing", {}),
+    )
+
+
+def extraction_mem_mb(wildcards, attempt):
+    return extraction_job(wildcards).on_attempt(attempt).mem_mb
+
+
+def extraction_runtime(wildcards, attempt):
+    return extraction_job(wildcards).on_attempt(attempt).runtime
+
+
+def probe_mem_mb(wildcards, attempt):
+    return probe_job(wildcards).on_attempt(attempt).mem_mb
+
+
+def probe_runtime(wildcards, attempt):
+    return probe_job(wildcards).on_attempt(attempt).runtime
+
+
 def all_targets():
     """Per-model summaries of every selected model; family-level tables and plots only for
     families with at least two selected models (so re-running one model touches nothing else).
@@ -85,4 +143,5 @@ def all_targets():
                 family=family,
                 dataset=DATASETS,
             )
+    targets += expand("results/summaries/training/{family}.parquet", family=TRAINING)
     return targets

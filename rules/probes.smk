@@ -12,7 +12,8 @@ rule probe_layers:
         "../envs/sparseprobe.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=probe_mem_mb,
+        runtime=probe_runtime,
     params:
         probing=config.get("probing", {}),
         layers=lambda wildcards: probe_groups(wildcards.model)[wildcards.layers],

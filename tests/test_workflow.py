@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import yaml
 
+from dag_counts import job_counts
 from sources_fixture import django_wheel, sae_probes_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,3 +160,81 @@ def test_bad_config_key_is_named(workdir: Path):
     proc = snakemake(workdir, "-n", "--config", "models=[nope]", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "['nope'] not declared" in out
+
+
+# Partial re-runs and training checkpoints, planned (-n) and counted per rule on the completed run.
+
+def plan(work: Path, *args: str) -> dict[str, int]:
+    """Jobs per rule that ``snakemake -n`` would run ({} when everything is up to date)."""
+    proc = snakemake(work, *args, "-n", "--quiet", "rules")
+    return job_counts(proc.stdout + proc.stderr)
+
+
+def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
+    work = completed
+    assert plan(work) == {}
+    one_model = {"extract_activations": 2, "probe_layers": 2, "model_summary": 1}
+    # the model selection: the family tables need two models, so none is planned
+    assert plan(work, "--config", "models=[tiny-1]", "--forcerun", "extract_activations") == {
+        **one_model, "all": 1}
+    # the model's own summary as the target (docs/scaleout.md)
+    assert plan(work, "results/summaries/models/tiny-1/best_layers.parquet",
+                "--forcerun", "extract_activations") == one_model
+    # one (model, dataset) forced in the full selection: its chain and the family tables
+    assert plan(work, "--forcerun", "results/activations/tiny-1/languages") == {
+        "extract_activations": 1, "probe_layers": 1, "model_summary": 1, "scaling_summary": 1,
+        "plot_f1_vs_k": 2, "all": 1}
+    # a new ladder rung trains and probes only itself (the corpus and tokenizer are kept)
+    rung = work / "rung.yaml"
+    rung.write_text(yaml.safe_dump({
+        "ladder": {"rungs": {"tiny-3": {"d_model": 16, "n_layers": 1, "n_heads": 2}}},
+        "models": ["tiny-1", "tiny-2", "tiny-3"]}))
+    assert plan(work, "--configfile", "config/config.yaml", str(rung)) == {
+        "ladder_train": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 1,
+        "scaling_summary": 1, "plot_f1_vs_k": 2, "all": 1}
+
+
+def save_checkpoint(model_dir: Path, out: Path, seed: int) -> None:
+    """A differently initialised copy of the tiny GPT-NeoX (same shape and tokenizer)."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, GPTNeoXForCausalLM
+
+    torch.manual_seed(seed)
+    GPTNeoXForCausalLM(AutoConfig.from_pretrained(model_dir)).save_pretrained(out)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)
+
+
+def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(completed: Path,
+                                                                         tiny_model_dir: Path):
+    work = completed
+    for seed, step in ((1, "step10"), (2, "step20")):
+        save_checkpoint(tiny_model_dir, work / "checkpoints" / step, seed)
+    sweep = work / "checkpoints.yaml"
+    sweep.write_text(yaml.safe_dump({
+        "model_catalog": {"ckpt": {"family": "tinyneox", "local": "checkpoints/{revision}",
+                                   "n_layers": 2, "d_mlp": 64, "revisions": ["step10", "step20"]}},
+        "models": ["tiny-1", "tiny-2", "ckpt"]}))
+    configs = ["--configfile", "config/config.yaml", str(sweep)]
+    # adding two checkpoints: their jobs only (the ladder's are up to date; one checkpoint on
+    # the size axis, so no new scaling table)
+    assert plan(work, *configs) == {"extract_activations": 4, "probe_layers": 4,
+                                    "model_summary": 2, "training_summary": 1, "all": 1}
+    snakemake(work, *configs)
+    table = pl.read_parquet(work / "results/summaries/training/tinyneox.parquet")
+    assert table.height == 2 * 5  # 2 checkpoints x 5 features
+    assert table.filter(pl.col("feature") == "fr")["step"].to_list() == [10, 20]
+    assert set(table["model"]) == {"ckpt@step10", "ckpt@step20"}
+    assert {"f1_k1", "f1_k16", "f1_dense", "k_90pct_dense", "checkpoint"} <= set(table.columns)
+    probes = pl.read_parquet(work / "results/summaries/models/ckpt@step20/probes.parquet")
+    assert probes["model"].unique().to_list() == ["ckpt@step20"]
+    assert plan(work, *configs) == {}
+    # adding a dataset: built once, then only its extraction and probes per checkpoint (the
+    # checkpoints' summaries and training table read it)
+    extra = work / "extra_dataset.yaml"
+    extra.write_text(yaml.safe_dump({"datasets": {"compounds_b": {
+        "builder": "compound_words", "features": ["social-media", "human-rights"],
+        "examples_per_feature": 60, "aggregation": "last", "context_tokens": 16}},
+        "models": ["ckpt"]}))
+    assert plan(work, *configs, str(extra)) == {
+        "build_dataset": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 2,
+        "training_summary": 1, "all": 1}

@@ -7,6 +7,7 @@ validated dict into the frozen dataclasses the stages take. Importing this modul
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sparseprobe.errors import SparseProbeError
@@ -31,6 +32,15 @@ class ModelSpec:
     batch_size: int = 32
     dtype: str = "float32"
     prepend_bos: bool = True
+    base: str | None = None  # a training-checkpoint sweep: the catalogue entry's model key
+    checkpoint: str | None = None  # ... and this checkpoint's label (a hub revision or a dir)
+
+    @property
+    def step(self) -> int | None:
+        """The training step of a checkpoint (the trailing number of its label, e.g.
+        ``step1000`` -> 1000); None for a model outside a checkpoint sweep or a label without
+        a number."""
+        return checkpoint_step(self.checkpoint) if self.checkpoint is not None else None
 
     @property
     def local(self) -> bool:
@@ -45,7 +55,11 @@ class ModelSpec:
         return list(range(self.n_layers))
 
     def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        """The spec as plain data (the extraction rule's params). The checkpoint fields are left
+        out when unset, so a model outside a sweep has the same params as before they existed
+        (Snakemake would otherwise re-run its extraction)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
+                if not (k in _OPTIONAL_FIELDS and v is None)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelSpec":
@@ -53,6 +67,33 @@ class ModelSpec:
         if data.get("layers") is not None:
             data["layers"] = tuple(data["layers"])
         return cls(**data)
+
+
+_OPTIONAL_FIELDS = ("base", "checkpoint")
+
+CHECKPOINT_SEPARATOR = "@"
+"""A training checkpoint's model key is ``{catalogue name}@{revision}``, e.g. pythia-70m@step1000."""
+
+REVISION_PLACEHOLDER = "{revision}"
+"""In a ``local`` path of an entry with ``revisions``: replaced by each revision (one directory per
+checkpoint)."""
+
+_PYTHIA_HUB = re.compile(r"^EleutherAI/pythia-[^/]+$")
+V0_SUFFIX = "-v0"
+
+
+def checkpoint_step(label: str) -> int | None:
+    """The trailing integer of a checkpoint label (``step1000`` -> 1000, ``ckpt_0500`` -> 500)."""
+    match = re.search(r"(\d+)$", label)
+    return int(match.group(1)) if match else None
+
+
+def v0_hub(hub: str) -> str | None:
+    """The original (``-v0``) repository of a current Pythia hub id, or None when ``hub`` is not
+    a current EleutherAI Pythia id (already ``-v0``, or another model)."""
+    if _PYTHIA_HUB.match(hub) and not hub.endswith(V0_SUFFIX):
+        return hub + V0_SUFFIX
+    return None
 
 
 SOURCE_OF_BUILDER = {
@@ -119,43 +160,107 @@ def ladder_model_dir(rung: str) -> str:
 
 
 def model_specs(config: dict) -> dict[str, ModelSpec]:
-    """Every model the config declares: ladder rungs first, then the model catalogue."""
+    """Every model the config declares, by model key: ladder rungs first, then the model
+    catalogue, an entry with ``revisions`` as one key per checkpoint (``name@revision``).
+
+    With ``pythia_v0: true`` every current EleutherAI Pythia hub id maps to its ``-v0``
+    repository (the checkpoints the paper used); such a model's key and family get the ``-v0``
+    suffix, so its results never mix with the current weights'.
+    """
     specs: dict[str, ModelSpec] = {}
-    ladder = config.get("ladder") or {}
-    for rung, shape in (ladder.get("rungs") or {}).items():
-        specs[rung] = ModelSpec(
-            name=rung, family=ladder.get("family", "ladder"), source_kind="ladder",
-            source=ladder_model_dir(rung), n_layers=shape["n_layers"],
-            d_mlp=shape.get("d_mlp", 4 * shape["d_model"]),
-        )
-    for name, entry in (config.get("model_catalog") or {}).items():
-        if name in specs:
-            raise ConfigError(f"model_catalog.{name}: the name is already a ladder rung")
-        kind = "hub" if "hub" in entry else "local"
-        layers = tuple(entry["layers"]) if entry.get("layers") else None
-        if layers and max(layers) >= entry["n_layers"]:
-            raise ConfigError(
-                f"model_catalog.{name}.layers: {max(layers)} >= n_layers {entry['n_layers']}"
-            )
-        specs[name] = ModelSpec(
-            name=name, family=entry["family"], source_kind=kind, source=str(entry[kind]),
-            revision=entry.get("revision"), n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"),
-            layers=layers, batch_size=entry.get("batch_size", 32),
-            dtype=entry.get("dtype", "float32"), prepend_bos=entry.get("prepend_bos", True),
-        )
+    for names in _declared(config).values():
+        specs.update((spec.name, spec) for spec in names)
     return specs
 
 
+def _declared(config: dict) -> dict[str, list[ModelSpec]]:
+    """Declared name (rung or catalogue entry) -> the specs it stands for."""
+    declared: dict[str, list[ModelSpec]] = {}
+    ladder = config.get("ladder") or {}
+    for rung, shape in (ladder.get("rungs") or {}).items():
+        declared[rung] = [ModelSpec(
+            name=rung, family=ladder.get("family", "ladder"), source_kind="ladder",
+            source=ladder_model_dir(rung), n_layers=shape["n_layers"],
+            d_mlp=shape.get("d_mlp", 4 * shape["d_model"]),
+        )]
+    v0 = bool(config.get("pythia_v0", False))
+    for name, entry in (config.get("model_catalog") or {}).items():
+        if name in declared:
+            raise ConfigError(f"model_catalog.{name}: the name is already a ladder rung")
+        revisions = entry.get("revisions")
+        if revisions:
+            declared[name] = [catalog_spec(name, entry, v0, revision) for revision in revisions]
+        else:
+            declared[name] = [catalog_spec(name, entry, v0)]
+    return declared
+
+
+def catalog_spec(name: str, entry: dict, v0: bool = False, checkpoint: str | None = None
+                 ) -> ModelSpec:
+    """The spec of catalogue entry ``name``; with ``checkpoint``, of that training checkpoint
+    (a hub revision, or the ``{revision}`` directory of a ``local`` path)."""
+    kind = "hub" if "hub" in entry else "local"
+    where = f"model_catalog.{name}"
+    layers = tuple(entry["layers"]) if entry.get("layers") else None
+    if layers and max(layers) >= entry["n_layers"]:
+        raise ConfigError(f"{where}.layers: {max(layers)} >= n_layers {entry['n_layers']}")
+    source, revision, family = str(entry[kind]), entry.get("revision"), entry["family"]
+    if v0 and kind == "hub" and v0_hub(source):
+        source, name, family = v0_hub(source), name + V0_SUFFIX, family + V0_SUFFIX
+    key = name
+    if checkpoint is not None:
+        if entry.get("revision"):
+            raise ConfigError(f"{where}: give either revision or revisions, not both")
+        key = f"{name}{CHECKPOINT_SEPARATOR}{checkpoint}"
+        if kind == "hub":
+            revision = checkpoint
+        elif REVISION_PLACEHOLDER in source:
+            source = source.replace(REVISION_PLACEHOLDER, checkpoint)
+        else:
+            raise ConfigError(
+                f"{where}.local: '{source}' has no {REVISION_PLACEHOLDER} placeholder, so every "
+                f"checkpoint would load the same directory (e.g. local: ckpts/{REVISION_PLACEHOLDER})"
+            )
+    return ModelSpec(
+        name=key, family=family, source_kind=kind, source=source, revision=revision,
+        n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"), layers=layers,
+        batch_size=entry.get("batch_size", 32), dtype=entry.get("dtype", "float32"),
+        prepend_bos=entry.get("prepend_bos", True),
+        base=name if checkpoint is not None else None, checkpoint=checkpoint,
+    )
+
+
 def selected_models(config: dict) -> dict[str, ModelSpec]:
-    """The models named in ``config['models']``, in that order; unknown names are an error."""
-    specs = model_specs(config)
-    unknown = [name for name in config["models"] if name not in specs]
+    """The models named in ``config['models']``, by model key, in that order.
+
+    A name is a ladder rung or a catalogue entry (an entry with ``revisions`` selects all its
+    checkpoints), a model key (e.g. ``pythia-70m-v0``, ``pythia-70m@step1000``), or
+    ``entry@revision`` for any revision of a catalogue entry, listed or not. Unknown names are
+    an error.
+    """
+    declared = _declared(config)
+    keys = {spec.name: [spec] for specs in declared.values() for spec in specs}
+    groups = {spec.base: specs for specs in declared.values() for spec in specs if spec.base}
+    catalog = config.get("model_catalog") or {}
+    v0 = bool(config.get("pythia_v0", False))
+    chosen: dict[str, ModelSpec] = {}
+    unknown = []
+    for name in config["models"]:
+        base, _, checkpoint = name.partition(CHECKPOINT_SEPARATOR)
+        if name in declared or name in keys or name in groups:
+            specs = declared.get(name) or keys.get(name) or groups[name]
+        elif checkpoint and base in catalog:
+            specs = [catalog_spec(base, catalog[base], v0, checkpoint)]
+        else:
+            unknown.append(name)
+            continue
+        chosen.update((spec.name, spec) for spec in specs)
     if unknown:
         raise ConfigError(
             f"models: {unknown} not declared in ladder.rungs or model_catalog "
-            f"(declared: {sorted(specs)})"
+            f"(declared: {sorted(declared)})"
         )
-    return {name: specs[name] for name in config["models"]}
+    return chosen
 
 
 def families(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
@@ -164,3 +269,37 @@ def families(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
     for spec in specs.values():
         out.setdefault(spec.family, []).append(spec.name)
     return out
+
+
+def checkpoints(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
+    """Model keys per swept model (``base``), in config order: its training checkpoints."""
+    out: dict[str, list[str]] = {}
+    for spec in specs.values():
+        if spec.base is not None:
+            out.setdefault(spec.base, []).append(spec.name)
+    return out
+
+
+def size_axis(specs: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+    """The models a family's scaling table and plots compare across size: every model outside
+    a checkpoint sweep, and of each swept model only its last listed checkpoint (list the
+    revisions in training order, the final one last)."""
+    last = {keys[-1] for keys in checkpoints(specs).values()}
+    return {key: spec for key, spec in specs.items() if spec.base is None or key in last}
+
+
+def training_axis(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:
+    """Family -> the checkpoint keys of its models swept over at least two checkpoints (the
+    families that get a training table); families without such a model are left out."""
+    out: dict[str, list[str]] = {}
+    for keys in checkpoints(specs).values():
+        if len(keys) >= 2:
+            out.setdefault(specs[keys[0]].family, []).extend(keys)
+    return out
+
+
+def checkpoint_table(specs: dict[str, ModelSpec], keys: list[str]) -> list[dict]:
+    """One row per checkpoint key: model, base_model, checkpoint, step (the training table's
+    join keys; plain data so it can be a rule's params)."""
+    return [{"model": key, "base_model": specs[key].base, "checkpoint": specs[key].checkpoint,
+             "step": specs[key].step} for key in keys]

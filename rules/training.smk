@@ -1,0 +1,23 @@
+rule training_summary:
+    input:
+        lambda wildcards: expand(
+            "results/summaries/models/{model}/probes.parquet",
+            model=TRAINING[wildcards.family],
+        ),
+    output:
+        "results/summaries/training/{family}.parquet",
+    log:
+        "results/logs/training_summary/{family}.log",
+    benchmark:
+        "results/benchmarks/training_summary/{family}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        checkpoints=lambda wildcards: checkpoint_table(
+            MODELS, TRAINING[wildcards.family]
+        ),
+        scaling_k=config.get("summaries", {}).get("scaling_k", [1, 16]),
+    script:
+        "../scripts/training_summary.py"

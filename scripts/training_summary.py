@@ -1,0 +1,8 @@
+import _bootstrap  # noqa: F401
+from sparseprobe.training import write_training_table
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]):
+    write_training_table(snakemake.input, snakemake.output[0],
+                         checkpoints=snakemake.params.checkpoints,
+                         k_values=snakemake.params.scaling_k)

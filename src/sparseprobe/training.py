@@ -1,0 +1,69 @@
+"""The training axis: how sparsely a feature is represented at each training checkpoint.
+
+A model entry with ``revisions`` becomes one model key per checkpoint (``pythia-70m@step1000``,
+see :func:`sparseprobe.config.catalog_spec`); their probe rows are ordinary result rows. This
+module lays them out by training step, beside the size axis of
+:func:`sparseprobe.summaries.scaling_table` (whose definitions, e.g. best layer, it reuses).
+
+What it does not establish: the best layer is chosen on the test split at every checkpoint
+(optimistic, as in every summary), and checkpoints of one run share its data order, so
+differences between steps are one training run's trajectory, not a distribution over runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe.results import read_results
+from sparseprobe.summaries import best_layers, scaling_table
+
+SPARSE_METHODS = ["mean_diff", "correlation"]
+
+
+def k_to_reach(probes: pl.DataFrame, fraction: float = 0.9) -> pl.DataFrame:
+    """Per (model, dataset, feature): the smallest k whose best-layer mean-difference probe
+    reaches ``fraction`` of the dense probe's best-layer F1 (regression: R^2), as column
+    ``k_{percent}pct_dense``; null when no k in the grid reaches it or there is no dense probe.
+    A small value means the feature is read from few neurons."""
+    column = f"k_{round(100 * fraction)}pct_dense"
+    best = best_layers(probes).with_columns(_score=pl.coalesce("f1", "r2"))
+    keys = ["model", "dataset", "feature"]
+    dense = best.filter(pl.col("method") == "dense").select(*keys, _dense="_score")
+    reached = (
+        best.filter(pl.col("method").is_in(SPARSE_METHODS))
+        .join(dense, on=keys)
+        .filter(pl.col("_score") >= fraction * pl.col("_dense"))
+        .group_by(keys)
+        .agg(pl.col("k").min().alias(column))
+    )
+    return best.select(keys).unique().join(reached, on=keys, how="left")
+
+
+def training_table(probes: pl.DataFrame, checkpoints: list[dict], k_values: list[int]
+                   ) -> pl.DataFrame:
+    """Per (dataset, feature, swept model, checkpoint): the scaling table's best-layer F1 at each
+    k of ``k_values`` and dense (``f1_k1``, ..., ``layer_k1``, ...), ``k_90pct_dense``, and the
+    checkpoint's ``base_model``, ``checkpoint`` label and training ``step``; sorted by dataset,
+    feature, model size and step. ``checkpoints`` rows: model, base_model, checkpoint, step."""
+    keys = pl.DataFrame(checkpoints, schema={"model": pl.String, "base_model": pl.String,
+                                             "checkpoint": pl.String, "step": pl.Int64})
+    probes = probes.filter(pl.col("model").is_in(keys["model"].implode()))
+    table = (
+        scaling_table(probes, k_values)
+        .join(k_to_reach(probes), on=["model", "dataset", "feature"], how="left")
+        .join(keys, on="model", how="left")
+    )
+    front = ["base_model", "checkpoint", "step"]
+    return table.select(*front, pl.exclude(front)).sort(
+        ["dataset", "feature", "n_parameters", "base_model", "step", "checkpoint"],
+        nulls_last=True)
+
+
+def write_training_table(model_probe_files, out_path, checkpoints: list[dict],
+                         k_values: list[int]) -> None:
+    """Read the per-model probe tables of one family's checkpoints and write its training table."""
+    table = training_table(read_results(list(model_probe_files)), checkpoints, k_values)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    table.write_parquet(out_path)
