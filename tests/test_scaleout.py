@@ -173,7 +173,7 @@ def test_training_table_orders_checkpoints_by_step_with_sparsity():
             + probe_rows("m@step2", {("mean_diff", 1): 0.3, ("mean_diff", 16): 0.6}, 0.9)
             + probe_rows("other", {("mean_diff", 1): 0.99, ("mean_diff", 16): 1.0}, 1.0))
     probes = pl.DataFrame(rows).with_columns(
-        pl.lit(None, pl.Float64).alias(c) for c in ("mcc", "roc_auc", "pr_auc", "mae"))
+        pl.lit(None, pl.Float64).alias(c) for c in ("mcc", "roc_auc", "pr_auc", "mae", "f1_ci_low", "f1_ci_high"))
     probes = probes.with_columns(n_test=pl.lit(10), r2=pl.col("r2").cast(pl.Float64))
     checkpoints = [{"model": "m@step10", "base_model": "m", "checkpoint": "step10", "step": 10},
                    {"model": "m@step2", "base_model": "m", "checkpoint": "step2", "step": 2}]
@@ -189,13 +189,13 @@ def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
     dataset) = layers / max(1, 8192 // d_mlp) = 2, 6, 12, 16, 24, 32, 32 (124)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile",
-         "config/pythia.yaml"],
+        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--quiet", "rules",
+         "--configfile", "config/pythia.yaml"],  # --forceall: counts whatever is on disk
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts == {
         "fetch_source": 6, "build_dataset": 11, "extract_activations": 7 * 11,
-        "probe_layers": 124 * 11, "model_summary": 7, "scaling_summary": 1, "plot_f1_vs_k": 11,
-        "all": 1,
+        "probe_layers": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
+        "family_tables": 1, "plot_f1_vs_k": 11, "all": 1,
     }
