@@ -1,3 +1,8 @@
+# Downloads run where Snakemake runs: on a cluster, compute nodes often have no network.
+localrules:
+    fetch_source,
+
+
 rule fetch_source:
     output:
         "resources/sources/{source}.pkg",

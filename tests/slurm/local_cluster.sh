@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# local_cluster.sh -- a real, throwaway single-node SLURM cluster on this machine, for testing
+# the workflow through profiles/slurm (tests/test_slurm.py drives it).
+#
+#   bash tests/slurm/local_cluster.sh up      # install (apt), configure, start, wait until idle
+#   bash tests/slurm/local_cluster.sh down    # stop the daemons that `up` started (pid files)
+#   bash tests/slurm/local_cluster.sh status  # exit 0 if the cluster answers and the node is idle
+#
+# Needs root on a Debian-like machine whose apt can install slurm-wlm and munge (Debian 12:
+# SLURM 22.05). Everything the cluster writes lives under $SLURM_TEST_ROOT (default
+# /var/tmp/sparseprobe-slurm): slurm.conf, gres.conf, state, spool, logs and pid files. Clients
+# find it through SLURM_CONF=$SLURM_TEST_ROOT/etc/slurm.conf (`up` prints that line last) and
+# a symlink /etc/slurm/slurm.conf -> it, made only where that path does not exist (a machine
+# with a real SLURM config is left alone: `up` fails) and removed by `down`. munged is the system's (/run/munge): reused when it runs already,
+# else started here and stopped by `down`.
+#
+# The node is virtual: `SlurmdParameters=config_overrides` makes slurmd accept the node line
+# of slurm.conf instead of the hardware (16 CPUs, 64 GiB, 2 GPUs as a count-only GRES, no
+# device files), so the real requests of profiles/slurm (partitions `cpu` and `gpu`, --gpus,
+# --mem, --cpus-per-task) are accepted and scheduled as written, on a 2-core CI machine.
+# No CPU binding (task/none), no cgroups (proctrack/linuxproc), no accounting database:
+# `sacct` does not work here, so clients poll with `squeue` (MinJobAge keeps finished jobs
+# visible for 10 minutes).
+#
+# Stops only what it started, by pid file, never by process name. Safe to re-run `up`.
+# Exit status 77: this machine cannot host the cluster (not root, no apt, packages not
+# installable, a SLURM of its own); tests/test_slurm.py then skips with the message.
+set -euo pipefail
+
+ACTION=${1:-}
+ROOT=${SLURM_TEST_ROOT:-/var/tmp/sparseprobe-slurm}
+CONF=$ROOT/etc/slurm.conf
+RUN=$ROOT/run
+STARTED=$RUN/started            # "PIDFILE NAME" per daemon this script started
+SYSTEM_CONF=/etc/slurm/slurm.conf
+NODE=$(hostname -s)
+export DEBIAN_FRONTEND=noninteractive SLURM_CONF=$CONF
+
+log() { printf '[local_cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+cannot() { log "CANNOT: $*"; exit 77; }   # this machine cannot host the cluster (tests skip)
+
+running() {   # running PID: the process exists and is not a zombie
+  local st
+  st=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
+alive() {     # alive PIDFILE NAME: the pid file names a running process called NAME
+  local pid
+  [[ -s $1 ]] || return 1
+  pid=$(cat "$1")
+  running "$pid" && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$2"* ]]
+}
+
+wait_for() {  # wait_for SECONDS WHAT CMD...: poll CMD every 0.5 s
+  local t=$1 what=$2; shift 2
+  local end=$((SECONDS + t))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < end)) || die "timed out after ${t}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+install_packages() {
+  local pkgs=(slurm-wlm munge) p missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  command -v apt-get >/dev/null || cannot "apt-get not found: cannot install ${missing[*]}"
+  # Package scripts must not start daemons (on a systemd machine they would start slurmctld,
+  # slurmd and munge as services that nobody stops): a temporary Docker-style policy-rc.d.
+  local policy=/usr/sbin/policy-rc.d added=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; added=1
+  fi
+  log "apt-get install ${missing[*]}"
+  local apt_log=$ROOT/log/apt.log rc=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold "${missing[@]}"; } \
+    >"$apt_log" 2>&1 </dev/null || rc=$?
+  ((added)) && rm -f "$policy"
+  ((rc == 0)) || { tail -30 "$apt_log" >&2; cannot "apt-get install failed (log: $apt_log)"; }
+}
+
+start_munge() {
+  if alive /run/munge/munged.pid munged; then return 0; fi
+  install -d -o munge -g munge -m 0755 /run/munge
+  if [[ ! -s /etc/munge/munge.key ]]; then
+    mungekey --create --keyfile=/etc/munge/munge.key
+    chown munge:munge /etc/munge/munge.key; chmod 0600 /etc/munge/munge.key
+  fi
+  runuser -u munge -- /usr/sbin/munged </dev/null >>"$ROOT/log/munged.stdout" 2>&1 \
+    || die "munged failed: $(tail -3 "$ROOT/log/munged.stdout")"
+  echo "/run/munge/munged.pid munged" >>"$STARTED"
+  wait_for 15 munged bash -c 'munge -n | unmunge'
+  log "munged up (pid $(cat /run/munge/munged.pid))"
+}
+
+write_conf() {
+  cat >"$CONF.new" <<EOF
+# generated by tests/slurm/local_cluster.sh: one virtual node, daemons run as root
+ClusterName=sparseprobe-test
+SlurmctldHost=$NODE(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SlurmdParameters=config_overrides
+GresTypes=gpu
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=512
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=5
+ReturnToService=2
+MinJobAge=600
+KillWait=5
+InactiveLimit=0
+Waittime=0
+SlurmctldTimeout=30
+SlurmdTimeout=60
+StateSaveLocation=$ROOT/state
+SlurmdSpoolDir=$ROOT/spool
+SlurmctldPidFile=$RUN/slurmctld.pid
+SlurmdPidFile=$RUN/slurmd.pid
+SlurmctldLogFile=$ROOT/log/slurmctld.log
+SlurmdLogFile=$ROOT/log/slurmd.log
+SlurmctldPort=6817
+SlurmdPort=6818
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=16 RealMemory=65536 Gres=gpu:2 State=UNKNOWN
+PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
+EOF
+  # SLURM drops a GPU without a device file: two empty files stand in for /dev/nvidia0-1
+  # (nothing opens them; without cgroups they only number the GPUs, CUDA_VISIBLE_DEVICES)
+  touch "$ROOT/dev/gpu0" "$ROOT/dev/gpu1"
+  echo "NodeName=$NODE Name=gpu File=$ROOT/dev/gpu[0-1]" >"$ROOT/etc/gres.conf"
+  mv "$CONF.new" "$CONF"
+  # Clients find the config through SLURM_CONF, but a job's nested srun does not always
+  # inherit it (the snakemake jobstep plugin drops SLURM_* variables), so the default path
+  # must lead here too: a symlink, made only where no real config exists, removed by `down`.
+  if [[ -L $SYSTEM_CONF && $(readlink "$SYSTEM_CONF") == "$CONF" ]]; then return 0; fi
+  [[ -e $SYSTEM_CONF || -L $SYSTEM_CONF ]] && cannot "$SYSTEM_CONF exists: a real SLURM config; not touching it"
+  install -d -m 0755 "$(dirname "$SYSTEM_CONF")"
+  ln -s "$CONF" "$SYSTEM_CONF"
+}
+
+node_idle() { [[ $(sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; }
+
+start_slurm() {
+  if ! alive "$RUN/slurmctld.pid" slurmctld; then
+    # -c: clean controller state (no jobs left over from an earlier, killed run)
+    /usr/sbin/slurmctld -c -f "$CONF" </dev/null >>"$ROOT/log/slurmctld.stdout" 2>&1 \
+      || die "slurmctld failed: $(tail -5 "$ROOT/log/slurmctld.stdout")"
+    echo "$RUN/slurmctld.pid slurmctld" >>"$STARTED"
+  fi
+  wait_for 30 slurmctld scontrol ping
+  if ! alive "$RUN/slurmd.pid" slurmd; then
+    /usr/sbin/slurmd -f "$CONF" </dev/null >>"$ROOT/log/slurmd.stdout" 2>&1 \
+      || die "slurmd failed: $(tail -5 "$ROOT/log/slurmd.stdout")"
+    echo "$RUN/slurmd.pid slurmd" >>"$STARTED"
+  fi
+  if ! (SECONDS=0; until node_idle; do ((SECONDS < 60)) || exit 1; sleep 0.5; done); then
+    scontrol show node "$NODE" >&2; tail -20 "$ROOT/log/slurmd.log" >&2
+    die "node $NODE did not become idle"
+  fi
+}
+
+foreign_slurm() {  # a SLURM daemon that this script did not start holds the ports
+  local pid comm
+  for pid in /proc/[0-9]*; do
+    comm=$(cat "$pid/comm" 2>/dev/null) || continue
+    [[ $comm == slurmctld || $comm == slurmd ]] || continue
+    grep -qxF "${pid#/proc/}" "$RUN/slurmctld.pid" "$RUN/slurmd.pid" 2>/dev/null || return 0
+  done
+  return 1
+}
+
+up() {
+  local t0=$SECONDS
+  ((EUID == 0)) || cannot "must run as root (installs packages, starts daemons as root)"
+  install -d -m 0755 "$ROOT"/{etc,state,spool,log,dev} "$RUN"
+  install_packages
+  log "packages ready after $((SECONDS - t0)) s"
+  foreign_slurm && cannot "a slurmctld/slurmd not started by this script is running; not touching it"
+  start_munge
+  write_conf
+  start_slurm
+  local job
+  job=$(sbatch --parsable -p cpu -o /dev/null --wrap true) || die "sbatch failed"
+  wait_for 30 "test job $job" bash -c "scontrol show job $job | grep -q JobState=COMPLETED"
+  log "cluster up in $((SECONDS - t0)) s (sbatch ok)"
+  sinfo >&2
+  echo "SLURM_CONF=$CONF"
+}
+
+stop_one() {  # stop_one PIDFILE NAME: TERM, wait up to 30 s, then KILL
+  local pid
+  alive "$1" "$2" || return 0
+  pid=$(cat "$1")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do running "$pid" || break; sleep 0.5; done
+  if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  log "stopped $2 (pid $pid)"
+}
+
+down() {
+  [[ -s $STARTED ]] || return 0
+  local lines i
+  mapfile -t lines <"$STARTED"
+  for ((i = ${#lines[@]} - 1; i >= 0; i--)); do   # reverse start order
+    # shellcheck disable=SC2086
+    stop_one ${lines[i]}
+  done
+  rm -f "$STARTED"
+  if [[ -L $SYSTEM_CONF && $(readlink "$SYSTEM_CONF") == "$CONF" ]]; then rm -f "$SYSTEM_CONF"; fi
+}
+
+case $ACTION in
+  up) up ;;
+  down) down ;;
+  status) scontrol ping >/dev/null 2>&1 && node_idle ;;
+  *) die "usage: $0 up|down|status" ;;
+esac
