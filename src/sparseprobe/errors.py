@@ -23,3 +23,8 @@ class ActivationStoreError(SparseProbeError):
 
 class ProbeError(SparseProbeError):
     """A probe could not be fitted or its inputs are inconsistent."""
+
+
+class NeuronStudyError(SparseProbeError):
+    """A neuron table is malformed, or a neuron case study / ablation cannot run as asked (an
+    unknown dataset or feature, a model that is not a causal language model)."""
