@@ -4,6 +4,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sparseprobe.config import (
+    ablation_plan,
     dataset_source,
     families,
     ladder_model_dir,
@@ -16,6 +17,7 @@ MODELS = selected_models(config)
 FAMILIES = families(MODELS)
 DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
+ABLATION_MODELS, ABLATION_FEATURES = ablation_plan(config)
 
 
 wildcard_constraints:
@@ -77,4 +79,16 @@ def all_targets():
                 family=family,
                 dataset=DATASETS,
             )
-    return targets
+    return targets + neuron_targets()
+
+
+def neuron_targets():
+    """Neuron case studies of every selected model (unless neurons.case_studies is 0) and the
+    ablation of the models and features of the ``ablation`` block (rules/neurons.smk).
+    """
+    targets = []
+    if config.get("neurons", {}).get("case_studies", 5) > 0:
+        targets += expand("results/neurons/{model}/case_studies.parquet", model=MODELS)
+    return targets + expand(
+        "results/neurons/{model}/ablation.parquet", model=ABLATION_MODELS
+    )

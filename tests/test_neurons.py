@@ -320,7 +320,7 @@ def test_run_ablation_writes_deterministic_tables(model, dataset_dir, table_path
     settings = AblationSettings(sequences_per_class=3, tokens=24, batch_size=4)
     table = pl.read_parquet(table_path).filter(pl.col("dataset") == "tiny")
     table.write_parquet(table_path)
-    out = [tmp_path / n for n in ("rows.parquet", "summary.parquet", "box.png")]
+    out = [tmp_path / n for n in ("rows.parquet", "summary.parquet", "summary.html", "box.png")]
     rows = write_ablation(model, table_path, {"tiny": dataset_dir}, {"tiny": []}, settings, *out)
     assert rows.columns[:10] == ["model", "dataset", "feature", "layer", "neuron", "example_id",
                                  "in_class", "n_tokens", "loss_clean", "loss_ablated"]
@@ -334,7 +334,9 @@ def test_run_ablation_writes_deterministic_tables(model, dataset_dir, table_path
     assert rows.sort(key).equals(again.sort(key))
     summary = pl.read_parquet(out[1])
     assert summary.height == 2 and summary["n_in"].to_list() == [3, 3]
-    assert out[2].stat().st_size > 5000
+    assert out[3].stat().st_size > 5000
+    page = out[2].read_text()
+    assert page.count("<tr>") == 3 and "mean_delta_in" in page and "&lt;" not in page
     with pytest.raises(NeuronStudyError, match="feature 'nope'"):
         run_ablation(model, table_path, {"tiny": dataset_dir}, {"tiny": ["nope"]}, settings)
 

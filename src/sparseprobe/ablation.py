@@ -35,6 +35,7 @@ Mann-Whitney p-value (in class > out of class), uncorrected for the number of ne
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,8 +290,8 @@ def plot_deltas(rows: pl.DataFrame, out_path: Path, model_name: str) -> None:
     method = rows["method"][0] if rows.height else "zero"
     ax.set_ylabel(f"loss change, {method}-ablated - clean\n(nats summed over sequence)",
                   fontsize=8)
-    ax.set_title(f"{model_name}: ablating each feature's best neuron "
-                 "(orange: in class, blue: out of class)", fontsize=9)
+    ax.set_title(f"{model_name}: each feature's best neuron ablated\n"
+                 "orange: in-class texts, blue: out-of-class texts", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,14 +322,44 @@ def run_ablation(model: LoadedModel, neuron_table: Path, dataset_dirs: dict[str,
     return pl.concat(frames)
 
 
+def summary_html(summary: pl.DataFrame, model_name: str, method: str) -> str:
+    """The summary as a self-contained HTML page (every value escaped)."""
+    esc = html.escape
+    columns = [c for c in summary.columns if c not in ("model", "method")]
+
+    def cell(value) -> str:
+        text = "" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
+        return f"<td>{esc(text)}</td>"
+
+    body = "\n".join("<tr>" + "".join(cell(row[c]) for c in columns) + "</tr>"
+                     for row in summary.iter_rows(named=True))
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(model_name)}: neuron ablation</title><style>"
+        "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}</style></head><body>"
+        f"<h3>{esc(model_name)}: {esc(method)}-ablation of each feature's best neuron</h3>"
+        "<p>delta = loss with the neuron ablated at every position minus the clean loss, in "
+        "nats summed over the sequence (<code>n_tokens</code> predicted tokens, at most the "
+        "configured length); <i>in</i>: test texts of the feature, <i>out</i>: test texts of "
+        "other classes; p_value: one-sided Mann-Whitney U, delta in &gt; out, uncorrected.</p>"
+        f"<table><tr>{head}</tr>\n{body}</table></body></html>\n"
+    )
+
+
 def write_ablation(model: LoadedModel, neuron_table: Path, dataset_dirs: dict[str, Path],
                    features: dict[str, list[str]], settings: AblationSettings, rows_out: Path,
-                   summary_out: Path, plot_out: Path) -> pl.DataFrame:
-    """Run :func:`run_ablation` and write the rows, the per-neuron summary and the box plot."""
+                   summary_out: Path, summary_html_out: Path, plot_out: Path) -> pl.DataFrame:
+    """Run :func:`run_ablation` and write the rows, the per-neuron summary (Parquet and HTML)
+    and the box plot."""
     rows = run_ablation(model, neuron_table, dataset_dirs, features, settings)
-    for path in (rows_out, summary_out, plot_out):
+    for path in (rows_out, summary_out, summary_html_out, plot_out):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(rows_out)
-    summarize(rows).write_parquet(summary_out)
+    summary = summarize(rows)
+    summary.write_parquet(summary_out)
+    Path(summary_html_out).write_text(summary_html(summary, model.spec.name, settings.method),
+                                      encoding="utf-8")
     plot_deltas(rows, Path(plot_out), model.spec.name)
     return rows
