@@ -354,3 +354,20 @@ def test_summary_numbers():
     assert summary["median_delta_out"] == pytest.approx(0.05)
     assert summary["mean_delta_per_token_in"] == pytest.approx(2.95)
     assert summary["p_value"] < 0.05 and summary["delta_gap"] == pytest.approx(29.45)
+
+
+def test_ablation_plan_reads_and_checks_the_config():
+    from sparseprobe.config import ConfigError, ablation_plan
+
+    config = {"datasets": {"lang": {}, "code": {}}, "models": ["a", "b"]}
+    assert ablation_plan(config) == ([], {})
+    config["ablation"] = {"features": {"lang": ["fr"], "code": []}, "models": None}
+    assert ablation_plan(config) == (["a", "b"], {"lang": ["fr"], "code": []})
+    config["ablation"]["models"] = ["b"]
+    assert ablation_plan(config)[0] == ["b"]
+    config["ablation"]["models"] = ["c"]
+    with pytest.raises(ConfigError, match=r"ablation.models: \['c'\]"):
+        ablation_plan(config)
+    config["ablation"] = {"features": {"nope": ["x"]}}
+    with pytest.raises(ConfigError, match=r"ablation.features: datasets \['nope'\]"):
+        ablation_plan(config)

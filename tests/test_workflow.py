@@ -41,6 +41,9 @@ def tiny_config(sources: dict) -> dict:
     )
     config["models"] = ["tiny-1", "tiny-2"]
     config["probing"]["k"] = [1, 2, 4, 16]
+    config["neurons"] = {"case_studies": 2, "contexts": 5}
+    config["ablation"] = {"features": {"languages": ["fr"]}, "sequences_per_class": 3,
+                          "tokens": 24}
     return config
 
 
@@ -147,3 +150,16 @@ def test_bad_config_key_is_named(workdir: Path):
     proc = snakemake(workdir, "-n", "--config", "models=[nope]", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "['nope'] not declared" in out
+
+
+def test_neuron_case_studies_and_ablation(completed: Path):
+    work = completed
+    for model in ("tiny-1", "tiny-2"):
+        index = pl.read_parquet(work / f"results/neurons/{model}/case_studies.parquet")
+        assert index.height == 2 and index["rank"].to_list() == [1, 2]
+        hist = work / f"results/neurons/{model}/case_studies/histograms"
+        assert sorted(p.name for p in hist.iterdir()) == sorted(index["histogram"].to_list())
+        rows = pl.read_parquet(work / f"results/neurons/{model}/ablation.parquet")
+        assert set(rows["feature"]) == {"fr"} and set(rows["in_class"]) == {True, False}
+        assert (rows["n_tokens"] <= 23).all() and rows["loss_clean"].min() > 0
+        assert (work / f"results/neurons/{model}/ablation.png").stat().st_size > 5000
