@@ -158,7 +158,7 @@ def test_neuron_case_studies_and_ablation(completed: Path):
         index = pl.read_parquet(work / f"results/neurons/{model}/case_studies.parquet")
         assert index.height == 2 and index["rank"].to_list() == [1, 2]
         hist = work / f"results/neurons/{model}/case_studies/histograms"
-        assert sorted(p.name for p in hist.iterdir()) == sorted(index["histogram"].to_list())
+        assert sorted(p.name for p in hist.glob("*.png")) == sorted(index["histogram"].to_list())
         rows = pl.read_parquet(work / f"results/neurons/{model}/ablation.parquet")
         assert set(rows["feature"]) == {"fr"} and set(rows["in_class"]) == {True, False}
         assert (rows["n_tokens"] <= 23).all() and rows["loss_clean"].min() > 0
