@@ -82,7 +82,8 @@ class AblationSettings:
 
 
 def is_causal_lm(spec: ModelSpec) -> bool:
-    """Whether the model's HF config names a causal LM class (``...ForCausalLM``/``LMHeadModel``)."""
+    """Whether the model's HF config names a causal LM class (``*ForCausalLM``,
+    ``*LMHeadModel``)."""
     import transformers
 
     config = transformers.AutoConfig.from_pretrained(str(spec.source), revision=spec.revision)

@@ -144,7 +144,8 @@ tr.in td.cls {{ color: #1b5e20; font-weight: bold; }}
 Each shows the model's token window; <mark>highlighted</mark>: the tokens read; <u>underlined</u>:
 the rest of the span; <span class="unseen">grey</span>: text after the window, never seen.</p>
 <table>
-<tr><th>rank</th><th>example</th><th>split</th><th>class</th><th>activation</th><th>context</th></tr>
+<tr><th>rank</th><th>example</th><th>split</th><th>class</th><th>activation</th>
+<th>context</th></tr>
 {rows}
 </table></body></html>
 """
@@ -195,9 +196,9 @@ def plot_histogram(values: np.ndarray, labels: np.ndarray, neuron: dict, aggrega
     ax.set_xlabel(f"activation ({aggregation} over span, blocks.{neuron['layer']}.{HOOK})",
                   fontsize=8)
     ax.set_ylabel("density")
+    f1 = _fmt(neuron.get("f1"), ".2f")
     ax.set_title(f"{neuron['model']} {neuron['dataset']}/{neuron['feature']}: layer "
-                 f"{neuron['layer']} neuron {neuron['neuron']} (F1 {_fmt(neuron.get('f1'), '.2f')})",
-                 fontsize=9)
+                 f"{neuron['layer']} neuron {neuron['neuron']} (F1 {f1})", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -32,7 +32,9 @@ def check_neuron_table(table: pl.DataFrame, where: str) -> pl.DataFrame:
             f"{list(NEURON_COLUMNS)}"
         )
     try:
-        table = table.with_columns(pl.col(c).cast(t, strict=True) for c, t in NEURON_COLUMNS.items())
+        table = table.with_columns(
+            pl.col(c).cast(t, strict=True) for c, t in NEURON_COLUMNS.items()
+        )
     except pl.exceptions.PolarsError as exc:
         raise NeuronStudyError(f"{where}: neuron table column has the wrong type: {exc}") from exc
     repeats = table.group_by("dataset", "feature").len().filter(pl.col("len") > 1)
