@@ -5,6 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sparseprobe.config import (
+    ablation_plan,
     checkpoint_table,
     dataset_source,
     families,
@@ -30,6 +31,7 @@ TRAINING = training_axis(MODELS)
 DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
 SUMMARIES = config.get("summaries") or {}
+ABLATION_MODELS, ABLATION_FEATURES = ablation_plan(config, list(MODELS))
 
 
 wildcard_constraints:
@@ -144,4 +146,16 @@ def all_targets():
                 dataset=DATASETS,
             )
     targets += expand("results/summaries/training/{family}.parquet", family=TRAINING)
-    return targets
+    return targets + neuron_targets()
+
+
+def neuron_targets():
+    """Neuron case studies of every selected model (unless neurons.case_studies is 0) and the
+    ablation of the models and features of the ``ablation`` block (rules/neurons.smk).
+    """
+    targets = []
+    if config.get("neurons", {}).get("case_studies", 5) > 0:
+        targets += expand("results/neurons/{model}/case_studies.parquet", model=MODELS)
+    return targets + expand(
+        "results/neurons/{model}/ablation.parquet", model=ABLATION_MODELS
+    )

@@ -42,6 +42,9 @@ def tiny_config(sources: dict) -> dict:
     )
     config["models"] = ["tiny-1", "tiny-2"]
     config["probing"]["k"] = [1, 2, 4, 16]
+    config["neurons"] = {"case_studies": 2, "contexts": 5}
+    config["ablation"] = {"features": {"languages": ["fr"]}, "sequences_per_class": 3,
+                          "tokens": 24}
     return config
 
 
@@ -238,3 +241,16 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     assert plan(work, *configs, str(extra)) == {
         "build_dataset": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 2,
         "training_summary": 1, "all": 1}
+
+
+def test_neuron_case_studies_and_ablation(completed: Path):
+    work = completed
+    for model in ("tiny-1", "tiny-2"):
+        index = pl.read_parquet(work / f"results/neurons/{model}/case_studies.parquet")
+        assert index.height == 2 and index["rank"].to_list() == [1, 2]
+        hist = work / f"results/neurons/{model}/case_studies/histograms"
+        assert sorted(p.name for p in hist.glob("*.png")) == sorted(index["histogram"].to_list())
+        rows = pl.read_parquet(work / f"results/neurons/{model}/ablation.parquet")
+        assert set(rows["feature"]) == {"fr"} and set(rows["in_class"]) == {True, False}
+        assert (rows["n_tokens"] <= 23).all() and rows["loss_clean"].min() > 0
+        assert (work / f"results/neurons/{model}/ablation.png").stat().st_size > 5000

@@ -303,3 +303,30 @@ def checkpoint_table(specs: dict[str, ModelSpec], keys: list[str]) -> list[dict]
     join keys; plain data so it can be a rule's params)."""
     return [{"model": key, "base_model": specs[key].base, "checkpoint": specs[key].checkpoint,
              "step": specs[key].step} for key in keys]
+
+
+def ablation_plan(config: dict, selected: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The models and the (dataset -> features) the neuron ablation runs on (``ablation``).
+
+    ``selected``: the run's model keys (:func:`selected_models`; a checkpoint sweep's keys are
+    ``name@revision``). ``ablation.features`` maps a dataset to the features whose best neuron is ablated (an empty
+    list: every binary feature of the dataset); no datasets (the schema's default) means no
+    ablation. ``ablation.models`` (default: every selected model) must name selected models.
+    ConfigError names the key when a dataset or model is not part of the run.
+    """
+    block = config.get("ablation") or {}
+    features = {name: list(names or []) for name, names in (block.get("features") or {}).items()}
+    unknown = [name for name in features if name not in config["datasets"]]
+    if unknown:
+        raise ConfigError(f"ablation.features: datasets {unknown} are not in datasets "
+                          f"(have {sorted(config['datasets'])})")
+    if not features:
+        return [], {}
+    models = block.get("models")
+    selected = list(selected)
+    if models is None:
+        return selected, features
+    missing = [name for name in models if name not in selected]
+    if missing:
+        raise ConfigError(f"ablation.models: {missing} are not selected models ({selected})")
+    return list(models), features

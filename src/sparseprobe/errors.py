@@ -27,3 +27,8 @@ class ProbeError(SparseProbeError):
 
 class SummaryError(SparseProbeError):
     """A summary table or its inputs are inconsistent, or a name asked for is not in them."""
+
+
+class NeuronStudyError(SparseProbeError):
+    """A neuron table is malformed, or a neuron case study / ablation cannot run as asked (an
+    unknown dataset or feature, a model that is not a causal language model)."""

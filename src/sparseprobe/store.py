@@ -48,9 +48,12 @@ def read_store_info(store_dir: Path) -> StoreInfo:
     return StoreInfo(**json.loads(path.read_text()))
 
 
-def read_layer(store_dir: Path, layer: int, dataset: FeatureDataset) -> np.ndarray:
+def read_layer(
+    store_dir: Path, layer: int, dataset: FeatureDataset, neurons: list[int] | None = None
+) -> np.ndarray:
     """Load one layer's activations as float32 [n_examples, d_mlp], checking completeness and
-    that the store was computed from this very dataset (its fingerprint)."""
+    that the store was computed from this very dataset (its fingerprint). With ``neurons``, only
+    those columns, in that order: [n_examples, len(neurons)]."""
     path = Path(store_dir) / f"layer_{layer}.zarr"
     try:
         array = zarr.open_array(str(path), mode="r")
@@ -69,4 +72,10 @@ def read_layer(store_dir: Path, layer: int, dataset: FeatureDataset) -> np.ndarr
             f"{path}: {array.shape[0]} rows, dataset '{dataset.name}' has "
             f"{dataset.examples.height} examples"
         )
-    return np.asarray(array[:], dtype=np.float32)
+    if neurons is None:
+        return np.asarray(array[:], dtype=np.float32)
+    bad = [n for n in neurons if not 0 <= n < array.shape[1]]
+    if bad:
+        raise ActivationStoreError(f"{path}: {array.shape[1]} neurons, asked for {bad}")
+    return np.asarray(array.get_orthogonal_selection((slice(None), list(neurons))),
+                      dtype=np.float32)
