@@ -28,8 +28,8 @@ class ModelSpec:
     n_layers: int | None = None
     d_mlp: int | None = None
     layers: tuple[int, ...] | None = None  # None: every layer
-    batch_size: int = 32
-    dtype: str = "float32"
+    batch_size: int | None = None  # None: chosen from the model size and free memory
+    dtype: str | None = None  # None: extraction.dtype
     prepend_bos: bool = True
 
     @property
@@ -140,8 +140,8 @@ def model_specs(config: dict) -> dict[str, ModelSpec]:
         specs[name] = ModelSpec(
             name=name, family=entry["family"], source_kind=kind, source=str(entry[kind]),
             revision=entry.get("revision"), n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"),
-            layers=layers, batch_size=entry.get("batch_size", 32),
-            dtype=entry.get("dtype", "float32"), prepend_bos=entry.get("prepend_bos", True),
+            layers=layers, batch_size=entry.get("batch_size"),
+            dtype=entry.get("dtype"), prepend_bos=entry.get("prepend_bos", True),
         )
     return specs
 
