@@ -122,7 +122,12 @@ class StoreWriter:
                 block = rows() if callable(rows) else rows
                 for array, values in zip(self._arrays, block, strict=True):
                     target = str(array.store_path)
-                    array[start : start + values.shape[0]] = values
+                    stop = start + values.shape[0]
+                    if values.shape[1:] != array.shape[1:] or stop > array.shape[0]:
+                        # zarr would silently crop a too-wide block
+                        raise ValueError(f"rows {start}:{stop} of shape {values.shape} do not fit "
+                                         f"an array of shape {array.shape}")
+                    array[start:stop] = values
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 self._error = ActivationStoreError(
                     f"{target}: writing rows from {start} failed: {exc!r}"
