@@ -239,15 +239,22 @@ class SpanReducer:
 def pad_batch(examples: list[TokenizedExample], pad_id: int
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Right-padded ids, attention mask and span mask [batch, longest window] on the CPU."""
-    width = max(len(ex.ids) for ex in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(examples), width), dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.bool)
+    lengths = np.array([len(ex.ids) for ex in examples])
+    ids = np.full((len(examples), lengths.max()), pad_id, dtype=np.int64)
+    mask = np.zeros(ids.shape, dtype=bool)
     for row, ex in enumerate(examples):
-        ids[row, : len(ex.ids)] = torch.tensor(ex.ids)
-        attention[row, : len(ex.ids)] = 1
+        ids[row, : len(ex.ids)] = ex.ids
         mask[row, ex.span_positions] = True
-    return ids, attention, mask
+    attention = (np.arange(ids.shape[1]) < lengths[:, None]).astype(np.int64)
+    return torch.from_numpy(ids), torch.from_numpy(attention), torch.from_numpy(mask)
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU tensor to ``device``; to a GPU through pinned memory, without waiting, so
+    the host goes on preparing the next batch while the GPU works."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def length_order(block: list[TokenizedExample]) -> list[int]:
@@ -274,11 +281,11 @@ def _run_block(
                           dtype=getattr(torch, store_dtype), device=device)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            ids, attention, mask = (t.to(device, non_blocking=True)
+            ids, attention, mask = (to_device(t, device)
                                     for t in pad_batch([block[i] for i in idx], pad))
             padded += ids.numel()
             rows = reducer.run(model.bridge, ids, attention, mask)
-            out[:, torch.tensor(idx, device=device)] = rows.to(out.dtype)
+            out[:, to_device(torch.tensor(idx), device)] = rows.to(out.dtype)
     return out, padded
 
 
