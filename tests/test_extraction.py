@@ -55,7 +55,8 @@ def ragged_dataset(root: Path, aggregation: str, n: int = 23):
     examples = pl.DataFrame({
         "example_id": list(range(n)), "document_id": [str(i) for i in range(n)], "text": texts,
         "span_start": starts, "span_end": [t.rindex("school") + 6 for t in texts],
-        "stratum": ["a"] * n, "split": [("train", "train", "test", "test")[i % 4] for i in range(n)],
+        "stratum": ["a"] * n,
+        "split": [("train", "train", "test", "test")[i % 4] for i in range(n)],
     })
     labels = pl.DataFrame({"feature": ["f"] * n, "example_id": list(range(n)),
                            "label": [i % 2 == 0 for i in range(n)]})
@@ -145,7 +146,8 @@ def shape(d_model=512, d_mlp=2048, n_layers=6, n_heads=8):
 def test_batch_size_rule():
     gib = 2**30
     # CPU: plenty of memory -> the token cap; 128-token windows give the old default of 32
-    assert choose_batch_size(shape(), 128, "float32", "cpu", 64 * gib) == CPU_TOKENS_PER_BATCH // 128
+    cpu = choose_batch_size(shape(), 128, "float32", "cpu", 64 * gib)
+    assert cpu == CPU_TOKENS_PER_BATCH // 128
     assert choose_batch_size(shape(), 128, "float32", "cpu", None) == 32
     # GPU: grows with free memory, up to its much larger cap, always a multiple of 8
     sizes = [choose_batch_size(shape(), 128, "bfloat16", "cuda", free * gib) for free in (1, 8, 80)]
