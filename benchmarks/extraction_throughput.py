@@ -201,7 +201,8 @@ def main() -> None:
             spec = ModelSpec(name="pythia-70m-shape", family="bench", source_kind="local",
                              source=str(source), n_layers=6, d_mlp=2048, dtype=dtype)
             model = load_model(spec, device=device)
-            batch_size = args.batch_size or acts.auto_batch_size(model, args.context)
+            batch_size = args.batch_size or acts.auto_batch_size(
+                model, args.context, model.n_layers, "float16")
             flops = model.shape.flops_per_token(model.n_layers)
             seconds = stage_seconds(model, dataset, args.context, batch_size)
             settings = acts.ExtractionSettings(context_tokens=args.context, batch_size=batch_size)

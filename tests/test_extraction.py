@@ -159,6 +159,7 @@ def test_batch_size_rule():
     assert choose_batch_size(shape(), 128, "float32", "cuda", 8 * gib) < base
     assert choose_batch_size(shape(), 512, "bfloat16", "cuda", 8 * gib) < base
     assert choose_batch_size(shape(), 128, "bfloat16", "cuda", 8 * gib, 4 * gib) < base
+    assert choose_batch_size(shape(), 128, "bfloat16", "cuda", 8 * gib, 0, 10**6) < base
     # too little memory still runs, one example at a time
     assert choose_batch_size(shape(), 128, "float32", "cuda", 1000) == 1
 
@@ -166,9 +167,10 @@ def test_batch_size_rule():
 def test_block_rows_are_whole_chunks_of_several_batches_within_budget():
     assert block_rows(256, 32, row_bytes=100) == 256
     assert block_rows(256, 512, row_bytes=100) == 16 * 256  # 8 batches of 512
-    huge = block_rows(256, 512, row_bytes=32 * 16384 * 2)  # pythia-6.9b rows: budget-bound
-    assert huge % 256 == 0 and 256 <= huge * 32 * 16384 * 2 <= acts.BLOCK_BUDGET_BYTES
-    assert block_rows(256, 512, row_bytes=10**9) == 256  # never below one chunk
+    big = block_rows(256, 128, row_bytes=24 * 8192 * 2)  # pythia-1.4b rows: budget-bound
+    assert big == 512 and big * 24 * 8192 * 2 <= acts.BLOCK_BUDGET_BYTES
+    assert block_rows(256, 100, row_bytes=10**9) == 256  # never below one chunk...
+    assert block_rows(256, 700, row_bytes=10**9) == 768  # ...or one batch
 
 
 def test_writer_writes_in_the_background_and_in_place(tmp_path):

@@ -21,6 +21,7 @@ import logging
 import math
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -162,19 +163,23 @@ up to PENDING_BLOCKS + 2 result buffers exist at a time."""
 def block_rows(chunk_rows: int, batch_size: int, row_bytes: int) -> int:
     """Rows per block: a whole number of Zarr chunks (so blocks never share a chunk) holding
     BATCHES_PER_BLOCK batches, cut to BLOCK_BUDGET_BYTES of results (``row_bytes`` per row)
-    but never below one chunk."""
+    but never below one batch or one chunk."""
     wanted = math.ceil(BATCHES_PER_BLOCK * batch_size / chunk_rows)
     affordable = BLOCK_BUDGET_BYTES // max(1, row_bytes * chunk_rows)
-    return max(1, min(wanted, affordable)) * chunk_rows
+    one_batch = math.ceil(batch_size / chunk_rows)
+    return max(one_batch, min(wanted, affordable)) * chunk_rows
 
 
-def auto_batch_size(model: LoadedModel, context_tokens: int) -> int:
+def auto_batch_size(model: LoadedModel, context_tokens: int, n_layers_stored: int,
+                    store_dtype: str) -> int:
     """The batch size :func:`sparseprobe.hardware.choose_batch_size` picks for this model on
-    its device, with the free memory measured now (weights loaded) and the result buffers
-    reserved."""
+    its device, with the free memory measured now (weights loaded) and room left for the
+    result buffers (up to PENDING_BLOCKS + 2 blocks of BLOCK_BUDGET_BYTES, or of one batch)."""
+    row_bytes = n_layers_stored * model.d_mlp * np.dtype(store_dtype).itemsize
     return choose_batch_size(
         model.shape, context_tokens, model.dtype, model.device, free_memory_bytes(model.device),
         reserved_bytes=(PENDING_BLOCKS + 2) * BLOCK_BUDGET_BYTES,
+        result_bytes_per_example=(PENDING_BLOCKS + 2) * row_bytes,
     )
 
 
@@ -313,7 +318,8 @@ def extract_activations(
         raise ActivationStoreError(
             f"model '{model.spec.name}' has {model.n_layers} layers; layers {bad} requested"
         )
-    batch_size = settings.batch_size or auto_batch_size(model, settings.context_tokens)
+    batch_size = settings.batch_size or auto_batch_size(
+        model, settings.context_tokens, len(layers), settings.store_dtype)
     row_bytes = len(layers) * model.d_mlp * np.dtype(settings.store_dtype).itemsize
     rows_per_block = block_rows(settings.chunk_rows, batch_size, row_bytes)
     log.info("%s: batch size %d (%s), blocks of %d rows, %s on %s", model.spec.name, batch_size,
@@ -336,13 +342,23 @@ def extract_activations(
     starts = dataset.examples["span_start"].to_list()
     ends = dataset.examples["span_end"].to_list()
     reducer = SpanReducer(layers, settings.hook, dataset.aggregation)
+
+    def tokenize(lo: int) -> list[TokenizedExample]:
+        hi = min(n, lo + rows_per_block)
+        return tokenize_examples(model.tokenizer, texts[lo:hi], starts[lo:hi], ends[lo:hi],
+                                 settings.context_tokens, prefix)
+
     tokens = padded = 0
-    with StoreWriter(arrays, max_pending=PENDING_BLOCKS) as writer, \
+    block_starts = list(range(0, n, rows_per_block))
+    # one thread tokenizes block i + 1 while block i runs, another writes block i - 1
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as tokenizer_thread, \
+            StoreWriter(arrays, max_pending=PENDING_BLOCKS) as writer, \
             model.bridge.hooks(fwd_hooks=reducer.hooks()):
-        for lo in range(0, n, rows_per_block):
-            hi = min(n, lo + rows_per_block)
-            block = tokenize_examples(model.tokenizer, texts[lo:hi], starts[lo:hi], ends[lo:hi],
-                                      settings.context_tokens, prefix)
+        upcoming = tokenizer_thread.submit(tokenize, block_starts[0])
+        for k, lo in enumerate(block_starts):
+            block = upcoming.result()
+            if k + 1 < len(block_starts):
+                upcoming = tokenizer_thread.submit(tokenize, block_starts[k + 1])
             tokens += sum(len(b.ids) for b in block)
             rows, block_padded = _run_block(model, block, reducer, batch_size,
                                             settings.store_dtype)

@@ -115,21 +115,24 @@ def bytes_per_example(shape: ModelShape, context_tokens: int, dtype: str) -> int
 
 def choose_batch_size(
     shape: ModelShape, context_tokens: int, dtype: str, device: str,
-    free_bytes: int | None, reserved_bytes: int = 0,
+    free_bytes: int | None, reserved_bytes: int = 0, result_bytes_per_example: int = 0,
 ) -> int:
     """Examples per forward pass when the config does not set one.
 
     The largest batch whose estimated activations (``bytes_per_example``) fit in
-    MEMORY_FRACTION of ``free_bytes`` less ``reserved_bytes`` (the result buffers), capped at
-    CPU_TOKENS_PER_BATCH / GPU_TOKENS_PER_BATCH tokens; at least 1, a multiple of 8 from 8 up.
-    Only the cutting of the work depends on it: every example's activations are the same for
-    any batch size (up to float rounding).
+    MEMORY_FRACTION of ``free_bytes`` less ``reserved_bytes`` (fixed result buffers) and
+    ``result_bytes_per_example`` per example (result buffers that grow with the batch), capped
+    at CPU_TOKENS_PER_BATCH / GPU_TOKENS_PER_BATCH tokens; at least 1, a multiple of 8 from 8
+    up. Only the cutting of the work depends on it: every example's activations are the same
+    for any batch size (up to float rounding).
     """
     cap_tokens = GPU_TOKENS_PER_BATCH if device.startswith("cuda") else CPU_TOKENS_PER_BATCH
     batch = max(1, cap_tokens // context_tokens)
     if free_bytes is not None:
-        usable = MEMORY_FRACTION * max(0, free_bytes - reserved_bytes)
-        batch = min(batch, int(usable // bytes_per_example(shape, context_tokens, dtype)))
+        usable = max(0, free_bytes - reserved_bytes)
+        per_example = (bytes_per_example(shape, context_tokens, dtype)
+                       + result_bytes_per_example / MEMORY_FRACTION)
+        batch = min(batch, int(MEMORY_FRACTION * usable // per_example))
     batch = max(1, batch)
     return batch - batch % 8 if batch >= 8 else batch
 
