@@ -318,6 +318,8 @@ def extract_activations(
         raise ActivationStoreError(
             f"model '{model.spec.name}' has {model.n_layers} layers; layers {bad} requested"
         )
+    if dataset.examples.height == 0:
+        raise ActivationStoreError(f"dataset '{dataset.name}' has no examples to extract")
     batch_size = settings.batch_size or auto_batch_size(
         model, settings.context_tokens, len(layers), settings.store_dtype)
     row_bytes = len(layers) * model.d_mlp * np.dtype(settings.store_dtype).itemsize
