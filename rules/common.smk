@@ -95,6 +95,7 @@ def extraction_job(wildcards):
         on_gpu=extraction_gpus(wildcards) > 0,
         chunk_rows=config.get("extraction", {}).get("chunk_rows", 256),
         vocab_size=vocab or PYTHIA_VOCAB,
+        default_dtype=config.get("extraction", {}).get("dtype", "float32"),
     )
 
 

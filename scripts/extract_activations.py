@@ -14,12 +14,14 @@ with logged(snakemake.log[0]) as log:
     spec = ModelSpec.from_dict(snakemake.params.model)
     extraction = snakemake.params.extraction
     dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
-    model = load_model(spec, device=extraction.get("device", "auto"))
+    model = load_model(spec, device=extraction.get("device", "auto"),
+                       default_dtype=extraction.get("dtype", "float32"))
     settings = ExtractionSettings(
         hook=extraction.get("hook", "mlp.hook_post"), context_tokens=snakemake.params.context_tokens,
         batch_size=spec.batch_size, chunk_rows=extraction.get("chunk_rows", 256),
         store_dtype=extraction.get("store_dtype", "float16"), layers=spec.layers,
     )
     info = extract_activations(model, dataset, Path(snakemake.output[0]), settings)
-    log.info("%s on %s: %d examples, %d tokens, %.1f s on %s", info.model, info.dataset,
-             info.n_examples, info.tokens_processed, info.seconds, info.device)
+    log.info("%s on %s: %d examples, %d tokens, %.1f s on %s (%s)", info.model, info.dataset,
+             info.n_examples, info.tokens_processed, info.seconds, info.device_name,
+             info.compute_dtype)

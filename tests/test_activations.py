@@ -140,7 +140,9 @@ def test_killed_extraction_leaves_no_complete_store(tiny_model_dir, tiny_dataset
 
     monkeypatch.setattr(acts, "_run_block", dying)
     with pytest.raises(KeyboardInterrupt):
-        extract_activations(model, tiny_dataset, tmp_path / "acts", ExtractionSettings(chunk_rows=8))
+        # blocks of 8 batches of 1 = one 8-row chunk: the second of three blocks fails
+        extract_activations(model, tiny_dataset, tmp_path / "acts",
+                            ExtractionSettings(chunk_rows=8, batch_size=1))
     assert not (tmp_path / "acts").exists()
     with pytest.raises(ActivationStoreError):
         read_layer(tmp_path / "acts", 0, tiny_dataset)

@@ -5,14 +5,25 @@ Store layout: ``{out_dir}/layer_{L}.zarr`` (float16 by default, shape [n_example
 chunked by rows) plus ``{out_dir}/model.json``. Row i is example_id i of the dataset. The whole
 directory is written under a temporary name and renamed when every layer is complete, and each
 array's attrs carry ``complete: true``: a killed job never leaves a store that reads as complete.
+
+How a run uses the device: examples are taken in blocks of whole Zarr chunks (several batches
+each), sorted by token length inside the block so a batch holds windows of similar length (little
+padding), and run with a forward hook on each stored layer that reduces the span on the device
+as soon as the layer is reached; the pass stops after the last stored layer (no unembedding).
+Each block's rows go back to example order on the device and are copied to the host and written
+by a background thread while the next block runs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +32,22 @@ import zarr
 
 from sparseprobe.datasets import FeatureDataset
 from sparseprobe.errors import ActivationStoreError
+from sparseprobe.hardware import (
+    Throughput,
+    choose_batch_size,
+    device_name,
+    free_memory_bytes,
+    peak_bf16_tflops,
+)
 from sparseprobe.models import LoadedModel
-from sparseprobe.store import StoreInfo, read_layer, read_store_info  # noqa: F401 (re-export)
+from sparseprobe.store import (  # noqa: F401 (read_* re-exported)
+    StoreInfo,
+    StoreWriter,
+    read_layer,
+    read_store_info,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HOOK = "mlp.hook_post"
 
@@ -59,7 +84,27 @@ def tokenize_example(
     Raises ActivationStoreError if no token overlaps the span.
     """
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids, offsets = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+    return _window(text, list(enc["input_ids"]), enc["offset_mapping"], span_start, span_end,
+                   context_tokens, prefix_id)
+
+
+def tokenize_examples(
+    tokenizer, texts: list[str], starts: list[int], ends: list[int], context_tokens: int,
+    prefix_id: int | None,
+) -> list[TokenizedExample]:
+    """:func:`tokenize_example` for many texts with one tokenizer call (a fast tokenizer
+    encodes the list in one go); same windows, same errors."""
+    enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    return [
+        _window(text, list(ids), offsets, start, end, context_tokens, prefix_id)
+        for text, ids, offsets, start, end
+        in zip(texts, enc["input_ids"], enc["offset_mapping"], starts, ends, strict=True)
+    ]
+
+
+def _window(text: str, ids: list[int], offsets, span_start: int, span_end: int,
+            context_tokens: int, prefix_id: int | None) -> TokenizedExample:
+    offsets = [tuple(o) for o in offsets]
     positions = align_span(offsets, span_start, span_end)
     if not positions:
         raise ActivationStoreError(
@@ -96,14 +141,46 @@ def aggregate(acts: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class ExtractionSettings:
-    """How to run the model over a dataset."""
+    """How to run the model over a dataset (``batch_size`` None: :func:`auto_batch_size`)."""
 
     hook: str = DEFAULT_HOOK
     context_tokens: int = 128
-    batch_size: int = 32
+    batch_size: int | None = None
     chunk_rows: int = 256
     store_dtype: str = "float16"
     layers: tuple[int, ...] | None = None  # None: every layer
+
+
+BATCHES_PER_BLOCK = 8
+"""A block (the rows sorted by length together) spans at least this many batches..."""
+BLOCK_BUDGET_BYTES = 256 * 2**20
+"""...unless its result buffer would pass this size (it is then one Zarr chunk or more)."""
+PENDING_BLOCKS = 2
+"""Blocks that may wait for the writer; with the one being computed and the one being written,
+up to PENDING_BLOCKS + 2 result buffers exist at a time."""
+
+
+def block_rows(chunk_rows: int, batch_size: int, row_bytes: int) -> int:
+    """Rows per block: a whole number of Zarr chunks (so blocks never share a chunk) holding
+    BATCHES_PER_BLOCK batches, cut to BLOCK_BUDGET_BYTES of results (``row_bytes`` per row)
+    but never below one batch or one chunk."""
+    wanted = math.ceil(BATCHES_PER_BLOCK * batch_size / chunk_rows)
+    affordable = BLOCK_BUDGET_BYTES // max(1, row_bytes * chunk_rows)
+    one_batch = math.ceil(batch_size / chunk_rows)
+    return max(one_batch, min(wanted, affordable)) * chunk_rows
+
+
+def auto_batch_size(model: LoadedModel, context_tokens: int, n_layers_stored: int,
+                    store_dtype: str) -> int:
+    """The batch size :func:`sparseprobe.hardware.choose_batch_size` picks for this model on
+    its device, with the free memory measured now (weights loaded) and room left for the
+    result buffers (up to PENDING_BLOCKS + 2 blocks of BLOCK_BUDGET_BYTES, or of one batch)."""
+    row_bytes = n_layers_stored * model.d_mlp * np.dtype(store_dtype).itemsize
+    return choose_batch_size(
+        model.shape, context_tokens, model.dtype, model.device, free_memory_bytes(model.device),
+        reserved_bytes=(PENDING_BLOCKS + 2) * BLOCK_BUDGET_BYTES,
+        result_bytes_per_example=(PENDING_BLOCKS + 2) * row_bytes,
+    )
 
 
 def _prefix_id(model: LoadedModel) -> int | None:
@@ -115,36 +192,110 @@ def _prefix_id(model: LoadedModel) -> int | None:
     return tok.cls_token_id  # encoders (BERT): [CLS] plays the role of BOS
 
 
+def reduce_span(acts: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """:func:`aggregate` in float32 whatever the compute dtype: ``mean`` sums in float32;
+    ``max`` and ``last`` select an element, so they run in the compute dtype and are cast."""
+    if how == "mean":
+        return aggregate(acts.float(), mask, how)
+    return aggregate(acts, mask, how).float()
+
+
+class _ForwardDone(Exception):
+    """Raised by the last stored layer's hook: nothing after it is needed."""
+
+
+class SpanReducer:
+    """Forward hooks on the stored layers that keep only each example's span reduction.
+
+    Attach :meth:`hooks` with ``bridge.hooks(...)``, then :meth:`run` a batch: each hook reduces
+    its layer's [batch, pos, d_mlp] tensor to [batch, d_mlp] on the device as the pass reaches
+    it (nothing else is kept), and the last one ends the pass.
+    """
+
+    def __init__(self, layers: list[int], hook: str, how: str, stop: bool = True):
+        self.names = [f"blocks.{layer}.{hook}" for layer in layers]
+        self.how = how
+        self.stop = stop
+        self._mask: torch.Tensor | None = None
+        self._rows: list[torch.Tensor | None] = []
+
+    def hooks(self) -> list[tuple[str, object]]:
+        return [(name, partial(self._hook, j)) for j, name in enumerate(self.names)]
+
+    def _hook(self, j: int, acts: torch.Tensor, hook) -> None:
+        self._rows[j] = reduce_span(acts, self._mask, self.how)
+        if self.stop and j == len(self.names) - 1:
+            raise _ForwardDone
+
+    def run(self, bridge, ids: torch.Tensor, attention: torch.Tensor, mask: torch.Tensor
+            ) -> torch.Tensor:
+        """[n_layers, batch, d_mlp] float32 span reductions of one padded batch."""
+        self._mask, self._rows = mask, [None] * len(self.names)
+        try:
+            bridge(ids, attention_mask=attention, return_type=None)
+        except _ForwardDone:
+            pass
+        missing = [name for name, rows in zip(self.names, self._rows) if rows is None]
+        if missing:
+            raise ActivationStoreError(f"the forward pass never reached hook(s) {missing}")
+        return torch.stack(self._rows)
+
+
+def pad_batch(examples: list[TokenizedExample], pad_id: int
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded ids, attention mask and span mask [batch, longest window] on the CPU."""
+    lengths = np.array([len(ex.ids) for ex in examples])
+    ids = np.full((len(examples), lengths.max()), pad_id, dtype=np.int64)
+    mask = np.zeros(ids.shape, dtype=bool)
+    for row, ex in enumerate(examples):
+        ids[row, : len(ex.ids)] = ex.ids
+        mask[row, ex.span_positions] = True
+    attention = (np.arange(ids.shape[1]) < lengths[:, None]).astype(np.int64)
+    return torch.from_numpy(ids), torch.from_numpy(attention), torch.from_numpy(mask)
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU tensor to ``device``; to a GPU through pinned memory, without waiting, so
+    the host goes on preparing the next batch while the GPU works."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def length_order(block: list[TokenizedExample]) -> list[int]:
+    """Indices of ``block`` by window length (stable: ties keep example order)."""
+    return sorted(range(len(block)), key=lambda i: len(block[i].ids))
+
+
 def _run_block(
-    model: LoadedModel, block: list[TokenizedExample], layers: list[int], hook: str,
-    how: str, batch_size: int,
-) -> dict[int, np.ndarray]:
-    """Aggregated activations of one block of examples, per layer (rows in block order)."""
-    out = {layer: np.empty((len(block), model.d_mlp), dtype=np.float32) for layer in layers}
-    order = sorted(range(len(block)), key=lambda i: len(block[i].ids))
-    names = {f"blocks.{layer}.{hook}": layer for layer in layers}
+    model: LoadedModel, block: list[TokenizedExample], reducer: SpanReducer, batch_size: int,
+    store_dtype: str,
+) -> tuple[torch.Tensor, int]:
+    """Span reductions of one block, [n_layers, len(block), d_mlp] in ``store_dtype`` on the
+    model's device with rows in block order, and the tokens run (padding included).
+
+    Batches are cut from the block sorted by length; each batch's rows are scattered back to
+    their examples' places on the device, so no host round trip happens inside a block.
+    """
+    device = torch.device(model.device)
     pad = model.tokenizer.pad_token_id or 0
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        width = max(len(block[i].ids) for i in idx)
-        ids = torch.full((len(idx), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(idx), width), dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.bool)
-        for row, i in enumerate(idx):
-            ids[row, : len(block[i].ids)] = torch.tensor(block[i].ids)
-            attention[row, : len(block[i].ids)] = 1
-            mask[row, block[i].span_positions] = True
-        ids, attention, mask = (t.to(model.device) for t in (ids, attention, mask))
-        with torch.inference_mode():
-            _, cache = model.bridge.run_with_cache(
-                ids, attention_mask=attention, names_filter=lambda n: n in names,
-                stop_at_layer=max(layers) + 1,
-            )
-            for name, layer in names.items():
-                reduced = aggregate(cache[name].float(), mask, how).cpu().numpy()
-                out[layer][idx] = reduced
-        del cache
-    return out
+    order = length_order(block)
+    padded = 0
+    with torch.inference_mode():
+        out = torch.empty((len(reducer.names), len(block), model.d_mlp),
+                          dtype=getattr(torch, store_dtype), device=device)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            ids, attention, mask = (to_device(t, device)
+                                    for t in pad_batch([block[i] for i in idx], pad))
+            padded += ids.numel()
+            rows = reducer.run(model.bridge, ids, attention, mask)
+            out[:, to_device(torch.tensor(idx), device)] = rows.to(out.dtype)
+    return out, padded
+
+
+def _to_host(rows: torch.Tensor) -> np.ndarray:
+    return rows.cpu().numpy()
 
 
 def extract_activations(
@@ -152,9 +303,12 @@ def extract_activations(
 ) -> StoreInfo:
     """Run ``model`` over every example once and write one Zarr array per layer to ``out_dir``.
 
-    Examples are processed in blocks of ``chunk_rows`` rows (one Zarr chunk each), so peak
-    memory depends on the block, not the dataset size. All layers come from the same forward
-    pass, stopped after the last layer needed.
+    Examples are processed in blocks of whole Zarr chunks (:func:`block_rows`), so peak memory
+    depends on the block, not the dataset size; one forward pass per batch gives every layer,
+    stopped after the last layer needed. Row i of every array is example i whatever the
+    batching. An exception anywhere (the model, the tokenizer, a Zarr write) leaves only
+    ``{out_dir}.partial``, never a store that reads as complete. Logs, and records in
+    ``model.json``, the throughput (tokens/s, FLOP/s, fraction of the GPU's bf16 peak).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -164,35 +318,61 @@ def extract_activations(
         raise ActivationStoreError(
             f"model '{model.spec.name}' has {model.n_layers} layers; layers {bad} requested"
         )
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    if dataset.examples.height == 0:
+        raise ActivationStoreError(f"dataset '{dataset.name}' has no examples to extract")
+    batch_size = settings.batch_size or auto_batch_size(
+        model, settings.context_tokens, len(layers), settings.store_dtype)
+    row_bytes = len(layers) * model.d_mlp * np.dtype(settings.store_dtype).itemsize
+    rows_per_block = block_rows(settings.chunk_rows, batch_size, row_bytes)
+    log.info("%s: batch size %d (%s), blocks of %d rows, %s on %s", model.spec.name, batch_size,
+             "config" if settings.batch_size else "auto", rows_per_block, model.dtype,
+             model.device)
+    partial_dir = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial_dir, ignore_errors=True)
+    partial_dir.mkdir(parents=True)
     n = dataset.examples.height
-    arrays = {
-        layer: zarr.create_array(
-            store=str(partial / f"layer_{layer}.zarr"), shape=(n, model.d_mlp),
+    arrays = [
+        zarr.create_array(
+            store=str(partial_dir / f"layer_{layer}.zarr"), shape=(n, model.d_mlp),
             chunks=(settings.chunk_rows, model.d_mlp), dtype=settings.store_dtype,
             zarr_format=3,
         )
         for layer in layers
-    }
+    ]
     prefix = _prefix_id(model)
     texts = dataset.examples["text"].to_list()
     starts = dataset.examples["span_start"].to_list()
     ends = dataset.examples["span_end"].to_list()
-    tokens = 0
-    for lo in range(0, n, settings.chunk_rows):
-        hi = min(n, lo + settings.chunk_rows)
-        block = [
-            tokenize_example(model.tokenizer, texts[i], starts[i], ends[i],
-                             settings.context_tokens, prefix)
-            for i in range(lo, hi)
-        ]
-        tokens += sum(len(b.ids) for b in block)
-        reduced = _run_block(model, block, layers, settings.hook, dataset.aggregation,
-                             settings.batch_size)
-        for layer, rows in reduced.items():
-            arrays[layer][lo:hi] = rows.astype(settings.store_dtype)
+    reducer = SpanReducer(layers, settings.hook, dataset.aggregation)
+
+    def tokenize(lo: int) -> list[TokenizedExample]:
+        hi = min(n, lo + rows_per_block)
+        return tokenize_examples(model.tokenizer, texts[lo:hi], starts[lo:hi], ends[lo:hi],
+                                 settings.context_tokens, prefix)
+
+    tokens = padded = 0
+    block_starts = list(range(0, n, rows_per_block))
+    # one thread tokenizes block i + 1 while block i runs, another writes block i - 1
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as tokenizer_thread, \
+            StoreWriter(arrays, max_pending=PENDING_BLOCKS) as writer, \
+            model.bridge.hooks(fwd_hooks=reducer.hooks()):
+        upcoming = tokenizer_thread.submit(tokenize, block_starts[0])
+        for k, lo in enumerate(block_starts):
+            block = upcoming.result()
+            if k + 1 < len(block_starts):
+                upcoming = tokenizer_thread.submit(tokenize, block_starts[k + 1])
+            tokens += sum(len(b.ids) for b in block)
+            rows, block_padded = _run_block(model, block, reducer, batch_size,
+                                            settings.store_dtype)
+            padded += block_padded
+            writer.put(lo, partial(_to_host, rows))
+    seconds = time.perf_counter() - started
+    name = device_name(model.device)
+    speed = Throughput(
+        tokens=tokens, padded_tokens=padded, seconds=seconds,
+        flops_per_token=model.shape.flops_per_token(max(layers) + 1), device_name=name,
+        peak_tflops=peak_bf16_tflops(name) if model.device.startswith("cuda") else None,
+    )
     info = StoreInfo(
         model=model.spec.name, family=model.spec.family, source=str(model.spec.source),
         revision=model.spec.revision, hook=f"blocks.{{L}}.{settings.hook}",
@@ -200,14 +380,18 @@ def extract_activations(
         dataset_fingerprint=dataset.fingerprint, n_examples=n, n_layers=model.n_layers,
         d_mlp=model.d_mlp, n_parameters=model.n_parameters, layers=layers,
         context_tokens=settings.context_tokens, store_dtype=settings.store_dtype,
-        device=model.device, tokens_processed=tokens,
-        seconds=round(time.perf_counter() - started, 3),
+        device=model.device, tokens_processed=tokens, seconds=round(seconds, 3),
+        compute_dtype=model.dtype, batch_size=batch_size, device_name=name,
+        tokens_padded=padded, tokens_per_second=round(speed.tokens_per_second, 1),
+        flops_per_token=speed.flops_per_token, achieved_tflops=speed.achieved_tflops,
+        peak_tflops=speed.peak_tflops, peak_fraction=speed.peak_fraction,
     )
-    for layer, array in arrays.items():
+    for layer, array in zip(layers, arrays):
         array.attrs.update({**asdict(info), "layer": layer, "hook": f"blocks.{layer}.{settings.hook}",
                             "complete": True})
-    (partial / "model.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    (partial_dir / "model.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    partial.rename(out_dir)
+    partial_dir.rename(out_dir)
+    log.info("throughput: %s", speed.describe())
     return info

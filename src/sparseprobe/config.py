@@ -29,8 +29,8 @@ class ModelSpec:
     n_layers: int | None = None
     d_mlp: int | None = None
     layers: tuple[int, ...] | None = None  # None: every layer
-    batch_size: int = 32
-    dtype: str = "float32"
+    batch_size: int | None = None  # None: chosen from the model size and free memory
+    dtype: str | None = None  # None: extraction.dtype
     prepend_bos: bool = True
     base: str | None = None  # a training-checkpoint sweep: the catalogue entry's model key
     checkpoint: str | None = None  # ... and this checkpoint's label (a hub revision or a dir)
@@ -224,7 +224,7 @@ def catalog_spec(name: str, entry: dict, v0: bool = False, checkpoint: str | Non
     return ModelSpec(
         name=key, family=family, source_kind=kind, source=source, revision=revision,
         n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"), layers=layers,
-        batch_size=entry.get("batch_size", 32), dtype=entry.get("dtype", "float32"),
+        batch_size=entry.get("batch_size"), dtype=entry.get("dtype"),
         prepend_bos=entry.get("prepend_bos", True),
         base=name if checkpoint is not None else None, checkpoint=checkpoint,
     )

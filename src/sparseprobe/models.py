@@ -16,6 +16,7 @@ import torch
 
 from sparseprobe.config import ModelSpec
 from sparseprobe.errors import ModelLoadError
+from sparseprobe.hardware import ModelShape, resolve_dtype
 
 
 @dataclass
@@ -29,6 +30,15 @@ class LoadedModel:
     d_mlp: int
     n_parameters: int
     device: str
+    dtype: str = "float32"  # the compute dtype the weights were loaded in
+    d_model: int = 0
+    n_heads: int = 0
+    non_embedding_parameters: int = 0
+
+    @property
+    def shape(self) -> ModelShape:
+        return ModelShape(self.n_layers, self.d_model, self.d_mlp, self.n_heads,
+                          self.non_embedding_parameters)
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -38,20 +48,29 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
-def load_model(spec: ModelSpec, device: str = "auto") -> LoadedModel:
+def load_model(spec: ModelSpec, device: str = "auto", default_dtype: str = "float32"
+               ) -> LoadedModel:
     """Load a declared model with TransformerBridge and check its declared shape.
 
+    The weights are loaded in the model's own ``dtype`` when the config declares one, else in
+    ``default_dtype`` (``extraction.dtype``); ``auto`` means bfloat16 on a GPU, float32 on a CPU.
     Raises ModelLoadError naming the model and source when loading fails (e.g. a hub id with no
-    network) or when the declared ``n_layers``/``d_mlp`` disagree with the weights.
+    network), when the dtype is unknown, or when the declared ``n_layers``/``d_mlp`` disagree
+    with the weights.
     """
     from transformer_lens.model_bridge import TransformerBridge
 
     device = pick_device(device)
+    requested = spec.dtype or default_dtype
+    try:
+        dtype = resolve_dtype(requested, device)
+    except ValueError as exc:
+        raise ModelLoadError(f"model '{spec.name}': {exc}") from exc
     if spec.local and not Path(spec.source).is_dir():
         raise ModelLoadError(f"model '{spec.name}': local directory {spec.source} does not exist")
     try:
         bridge = TransformerBridge.boot_transformers(
-            str(spec.source), device=device, dtype=getattr(torch, spec.dtype),
+            str(spec.source), device=device, dtype=getattr(torch, dtype),
             revision=spec.revision,
         )
     except Exception as exc:  # the hub, the file system and transformers raise many types
@@ -74,16 +93,21 @@ def load_model(spec: ModelSpec, device: str = "auto") -> LoadedModel:
         tokenizer = AutoTokenizer.from_pretrained(str(spec.source), revision=spec.revision)
     except Exception as exc:  # noqa: BLE001 - transformers raises many types here
         raise ModelLoadError(f"model '{spec.name}': no tokenizer with {spec.source}: {exc}") from exc
-    n_parameters = count_parameters(spec)
-    return LoadedModel(spec, bridge, tokenizer, n_layers, d_mlp, n_parameters, device)
+    n_parameters, non_embedding = parameter_counts(spec)
+    return LoadedModel(
+        spec, bridge, tokenizer, n_layers, d_mlp, n_parameters, device, dtype=dtype,
+        d_model=int(bridge.cfg.d_model), n_heads=int(bridge.cfg.n_heads),
+        non_embedding_parameters=non_embedding,
+    )
 
 
-def count_parameters(spec: ModelSpec) -> int:
-    """Parameters of the model as published: the HF class its config names
-    (``architectures[0]``), built on the meta device, so nothing is allocated.
+def parameter_counts(spec: ModelSpec) -> tuple[int, int]:
+    """(all, non-embedding) parameters of the model as published: the HF class its config
+    names (``architectures[0]``), built on the meta device, so nothing is allocated.
 
-    Counting ``bridge.parameters()`` would over-count: the bridge adds split q/k/v weights
-    beside GPT-NeoX's fused query_key_value.
+    Non-embedding leaves out every ``nn.Embedding`` (tokens, learned positions, token types) and
+    an untied output embedding (Kaplan et al.'s N). Counting ``bridge.parameters()`` would
+    over-count: the bridge adds split q/k/v weights beside GPT-NeoX's fused query_key_value.
     """
     import transformers
 
@@ -92,4 +116,15 @@ def count_parameters(spec: ModelSpec) -> int:
     cls = getattr(transformers, names[0], None) if names else None
     with torch.device("meta"):
         model = cls(config) if cls is not None else transformers.AutoModel.from_config(config)
-    return sum(p.numel() for p in model.parameters())
+    total = sum(p.numel() for p in model.parameters())  # tied weights counted once
+    embedding = {id(p): p.numel() for module in model.modules()
+                 if isinstance(module, torch.nn.Embedding) for p in module.parameters()}
+    output = model.get_output_embeddings()
+    if output is not None:
+        embedding[id(output.weight)] = output.weight.numel()
+    return total, total - sum(embedding.values())
+
+
+def count_parameters(spec: ModelSpec) -> int:
+    """All parameters of the model as published (see :func:`parameter_counts`)."""
+    return parameter_counts(spec)[0]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparseprobe.config import ModelSpec
+from sparseprobe.hardware import CPU_TOKENS_PER_BATCH
 
 MB = 2**20
 PYTHIA_VOCAB = 50304
@@ -101,23 +102,30 @@ def _round_mb(n_bytes: float, base: int) -> int:
 
 
 def extraction_resources(spec: ModelSpec, dataset: dict, n_examples: int, *, on_gpu: bool,
-                         chunk_rows: int = 256, vocab_size: int = PYTHIA_VOCAB) -> JobResources:
+                         chunk_rows: int = 256, vocab_size: int = PYTHIA_VOCAB,
+                         default_dtype: str = "float32") -> JobResources:
     """One (model, dataset) extraction job.
 
     Host memory: the weights (loaded on the host first), one block of ``chunk_rows`` aggregated
     rows per probed layer (float32), the tokenized examples, and on the CPU the hook cache of one
     batch (batch x window x d_mlp per probed layer) and the MLP's own intermediates. On a GPU
     the cache lives in device memory, which is not counted here. Time: 2 x parameters FLOPs per
-    token for every token of a full window.
+    token for every token of a full window. ``default_dtype``: ``extraction.dtype``, for a model
+    without a dtype of its own; a model without a batch size is counted at the CPU batch rule's
+    cap (``sparseprobe.hardware.CPU_TOKENS_PER_BATCH`` tokens).
     """
     params = estimated_parameters(spec, vocab_size)
-    dtype = DTYPE_BYTES[spec.dtype]
+    requested = spec.dtype or default_dtype
+    if requested == "auto":
+        requested = "bfloat16" if on_gpu else "float32"
+    dtype = DTYPE_BYTES[requested]
     layers = len(spec.probed_layers)
     window = int(dataset.get("context_tokens", 128))
     weights = params * dtype
     block = chunk_rows * spec.d_mlp * layers * 4
     tokens = n_examples * window * 64  # Python lists of token ids and offsets
-    cache = spec.batch_size * window * spec.d_mlp * (layers * dtype + 3 * 4)
+    batch = spec.batch_size or max(1, CPU_TOKENS_PER_BATCH // window)
+    cache = batch * window * spec.d_mlp * (layers * dtype + 3 * 4)
     mem = _round_mb(1.2 * weights + block + tokens + (0 if on_gpu else cache),
                     PROCESS_MB["extract"])
     flops = 2 * params * n_examples * window

@@ -6,6 +6,9 @@ Written by :func:`sparseprobe.activations.extract_activations`; see docs/schemas
 from __future__ import annotations
 
 import json
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,16 @@ class StoreInfo:
     device: str
     tokens_processed: int
     seconds: float
+    # how the run went (absent from stores written before they were recorded)
+    compute_dtype: str | None = None
+    batch_size: int | None = None
+    device_name: str | None = None
+    tokens_padded: int | None = None  # tokens the model ran, padding included
+    tokens_per_second: float | None = None  # real tokens / seconds (model loading excluded)
+    flops_per_token: float | None = None  # 2 x non-embedding parameters of the blocks run
+    achieved_tflops: float | None = None
+    peak_tflops: float | None = None  # dense bf16 peak of the GPU; None if unknown or a CPU
+    peak_fraction: float | None = None
 
 
 def read_store_info(store_dir: Path) -> StoreInfo:
@@ -79,3 +92,77 @@ def read_layer(
         raise ActivationStoreError(f"{path}: {array.shape[1]} neurons, asked for {bad}")
     return np.asarray(array.get_orthogonal_selection((slice(None), list(neurons))),
                       dtype=np.float32)
+
+
+RowBlock = Callable[[], np.ndarray] | np.ndarray
+"""Rows for every array of a writer, [n_arrays, n_rows, n_columns], or a function giving them
+(run on the writer's thread, e.g. the copy of a GPU tensor to the host)."""
+
+
+class StoreWriter:
+    """Writes blocks of rows into Zarr arrays on one background thread.
+
+    ``put`` queues a block and returns at once unless ``max_pending`` blocks are already
+    waiting (the bound keeps host memory flat), so the caller computes the next block while
+    this one is compressed and written. A failed write is re-raised, as ActivationStoreError
+    naming the array and rows, by the next ``put`` or by ``close``; blocks queued after a
+    failure, or after the caller's own failure, are dropped, never written. Used as a context
+    manager, leaving the block waits for every queued write (or the drop) before returning.
+    """
+
+    def __init__(self, arrays: list[zarr.Array], max_pending: int = 2):
+        self._arrays = arrays
+        self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
+        self._error: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="zarr-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None or self._abandoned:
+                continue  # keep draining so a blocked put() returns
+            start, rows = item
+            target = "the rows' source"
+            try:
+                block = rows() if callable(rows) else rows
+                for array, values in zip(self._arrays, block, strict=True):
+                    target = str(array.store_path)
+                    stop = start + values.shape[0]
+                    if values.shape[1:] != array.shape[1:] or stop > array.shape[0]:
+                        # zarr would silently crop a too-wide block
+                        raise ValueError(f"rows {start}:{stop} of shape {values.shape} do not fit "
+                                         f"an array of shape {array.shape}")
+                    array[start:stop] = values
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                self._error = ActivationStoreError(
+                    f"{target}: writing rows from {start} failed: {exc!r}"
+                )
+                self._error.__cause__ = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, start: int, rows: RowBlock) -> None:
+        """Queue rows ``start:start + n`` of every array (blocks while the queue is full)."""
+        self._raise_if_failed()
+        self._queue.put((start, rows))
+        self._raise_if_failed()
+
+    def close(self, abandon: bool = False) -> None:
+        """Wait for the queued writes (``abandon``: drop them) and re-raise a failed one."""
+        self._abandoned = self._abandoned or abandon
+        self._queue.put(None)
+        self._thread.join()
+        if not abandon:
+            self._raise_if_failed()
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(abandon=exc_type is not None)
