@@ -23,3 +23,7 @@ class ActivationStoreError(SparseProbeError):
 
 class ProbeError(SparseProbeError):
     """A probe could not be fitted or its inputs are inconsistent."""
+
+
+class ReportError(SparseProbeError):
+    """A summary table handed to a figure lacks a column or the rows the figure needs."""
