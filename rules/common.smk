@@ -16,10 +16,12 @@ MODELS = selected_models(config)
 FAMILIES = families(MODELS)
 DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
+SUMMARIES = config.get("summaries") or {}
 
 
 wildcard_constraints:
     model="|".join(MODELS) or "NONE",
+    family="|".join(FAMILIES) or "NONE",
     dataset="|".join(DATASETS),
     layers=r"\d+-\d+",
 
@@ -67,11 +69,17 @@ def all_targets():
     families with at least two selected models (so re-running one model touches nothing else).
     """
     targets = [
-        f"results/summaries/models/{model}/best_layers.parquet" for model in MODELS
+        f"results/summaries/models/{model}/{table}.parquet"
+        for model in MODELS
+        for table in ("best_layers", "neurons")
     ]
     for family, members in FAMILIES.items():
         if len(members) >= 2:
-            targets.append(f"results/summaries/scaling/{family}.parquet")
+            targets += expand(
+                "results/summaries/scaling/{family}{table}.parquet",
+                family=family,
+                table=["", "__models", "__dynamics"],
+            )
             targets += expand(
                 "results/plots/{family}/f1_vs_k__{dataset}.png",
                 family=family,

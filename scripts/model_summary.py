@@ -3,4 +3,5 @@ from sparseprobe.summaries import write_model_summary
 from sparseprobe.workflow import logged
 
 with logged(snakemake.log[0]):
-    write_model_summary(snakemake.input, snakemake.output.probes, snakemake.output.best_layers)
+    write_model_summary(snakemake.input.probes, snakemake.input.metas, snakemake.output.probes,
+                        snakemake.output.best_layers)

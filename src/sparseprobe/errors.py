@@ -25,5 +25,7 @@ class ProbeError(SparseProbeError):
     """A probe could not be fitted or its inputs are inconsistent."""
 
 
+class SummaryError(SparseProbeError):
+    """A summary table or its inputs are inconsistent, or a name asked for is not in them."""
 class ReportError(SparseProbeError):
     """A summary table handed to a figure lacks a column or the rows the figure needs."""

@@ -4,6 +4,7 @@ from sparseprobe.datasets.schema import (
     AGGREGATIONS,
     FeatureDataset,
     assign_split,
+    feature_category,
     load_feature_dataset,
     write_feature_dataset,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "AGGREGATIONS",
     "FeatureDataset",
     "assign_split",
+    "feature_category",
     "load_feature_dataset",
     "write_feature_dataset",
 ]

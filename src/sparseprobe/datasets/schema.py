@@ -61,7 +61,7 @@ class FeatureDataset:
     def category_of(self, feature: str) -> str:
         """The feature's category: the dataset's, unless ``meta.feature_categories`` (a dataset
         that carries several categories over the same examples) says otherwise."""
-        return self.meta.get("feature_categories", {}).get(feature, self.category)
+        return feature_category({**self.meta, "category": self.category}, feature)
 
     @property
     def features(self) -> list[str]:
@@ -85,6 +85,12 @@ class FeatureDataset:
             .select("example_id", "label", "target", "split")
             .sort("example_id")
         )
+
+
+def feature_category(meta: dict, feature: str) -> str:
+    """A feature's category from a dataset's ``meta.json`` alone (what
+    :meth:`FeatureDataset.category_of` answers, without loading the tables)."""
+    return meta.get("feature_categories", {}).get(feature, meta["category"])
 
 
 def document_id(text: str) -> str:

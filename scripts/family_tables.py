@@ -1,0 +1,8 @@
+import _bootstrap  # noqa: F401
+from sparseprobe.summaries import DynamicsThresholds, write_family_tables
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]):
+    thresholds = DynamicsThresholds(**snakemake.params.dynamics)
+    write_family_tables(snakemake.input[0], snakemake.output.models, snakemake.output.dynamics,
+                        thresholds)

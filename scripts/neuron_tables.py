@@ -1,0 +1,8 @@
+import _bootstrap  # noqa: F401
+from sparseprobe.summaries import write_neuron_tables
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]):
+    out = snakemake.output
+    write_neuron_tables(snakemake.input[0], out.best, out.best_csv, out.above, out.above_csv,
+                        min_f1=snakemake.params.min_f1)

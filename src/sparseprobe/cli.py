@@ -1,0 +1,159 @@
+"""``sparseprobe``: answer the daily questions from a finished run's ``results/`` directory.
+
+    sparseprobe neurons --model M [--feature F] [--dataset D] [--min-f1 X]
+    sparseprobe summary --family F [--category C]
+    sparseprobe compare M1 M2
+
+Every command prints one table (``--format table|csv|json``) computed by the same functions as
+the workflow's tables (sparseprobe.summaries) from ``--results DIR`` (default ``results``). A
+model, dataset, feature, family or category that is not there is an error that lists what is,
+with exit code 2. The numbers carry the caveats of docs/summaries.md (best layer and best
+neuron are chosen on the test split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe import summaries
+from sparseprobe.errors import SparseProbeError, SummaryError
+
+_NEURON_DISPLAY = ["dataset", "category", "feature", "layer", "relative_depth", "neuron",
+                   "method", "mcc", "f1", "precision", "recall", "coef"]
+_SUMMARY_DISPLAY = ["model", "n_parameters", "n_layers", "category", "n_features", "mean_f1_k1",
+                    "mean_f1_single", "mean_f1_dense", "mean_gap", "median_k_90", "median_k_95",
+                    "n_single_f1_ge_0_9"]
+
+
+def _unknown(kind: str, name: str, known: Sequence[str], where: Path | str) -> SummaryError:
+    listed = ", ".join(sorted(known)) or "none"
+    return SummaryError(f"unknown {kind} '{name}' in {where}; there are: {listed}")
+
+
+def _model_probes(results: Path, model: str) -> pl.DataFrame:
+    models_dir = results / "summaries" / "models"
+    known = sorted(p.parent.name for p in models_dir.glob("*/probes.parquet"))
+    if model not in known:
+        raise _unknown("model", model, known, models_dir)
+    return summaries.read_probe_summaries([models_dir / model / "probes.parquet"])
+
+
+def _check_choice(kind: str, name: str | None, frame: pl.DataFrame, column: str,
+                  where: str) -> None:
+    if name is not None:
+        known = frame[column].unique().to_list()
+        if name not in known:
+            raise _unknown(kind, name, known, where)
+
+
+def neurons(args: argparse.Namespace) -> pl.DataFrame:
+    """The best single neuron per binary feature of one model (table 3), or with ``--min-f1``
+    every distinct single-neuron probe at or above that test F1 (table 4 at that threshold)."""
+    probes = _model_probes(args.results, args.model)
+    where = f"model {args.model}"
+    _check_choice("dataset", args.dataset, probes, "dataset", where)
+    if args.dataset is not None:
+        probes = probes.filter(pl.col("dataset") == args.dataset)
+        where += f", dataset {args.dataset}"
+    _check_choice("feature", args.feature, probes, "feature", where)
+    if args.feature is not None:
+        probes = probes.filter(pl.col("feature") == args.feature)
+    if args.min_f1 is None:
+        return summaries.best_neurons(probes)
+    return summaries.neurons_above(probes, args.min_f1)
+
+
+def summary(args: argparse.Namespace) -> pl.DataFrame:
+    """Per-model means of one family (table 6), for one category (default: ``all``)."""
+    scaling_dir = args.results / "summaries" / "scaling"
+    path = scaling_dir / f"{args.family}__models.parquet"
+    if not path.is_file():
+        known = [p.name.removesuffix("__models.parquet")
+                 for p in scaling_dir.glob("*__models.parquet")]
+        raise _unknown("family", args.family, known, scaling_dir)
+    table = pl.read_parquet(path)
+    _check_choice("category", args.category, table, "category", f"family {args.family}")
+    return table.filter(pl.col("category") == args.category).sort("n_parameters", "model")
+
+
+def compare(args: argparse.Namespace) -> pl.DataFrame:
+    """Per binary feature of two models: best-layer k=1 F1, best single-neuron F1 and dense F1
+    of each and the difference (second minus first). Features only one model has get nulls."""
+    first, second = args.models
+    probes = pl.concat([_model_probes(args.results, m) for m in dict.fromkeys(args.models)])
+    table = summaries.scaling_table(probes, [1]).filter(pl.col("task") == "classification")
+    keys = ["dataset", "category", "feature"]
+    metrics = ["f1_k1", "f1_single", "f1_dense"]
+
+    def side(model: str) -> pl.DataFrame:
+        return table.filter(pl.col("model") == model).select(
+            *keys, *[pl.col(m).alias(f"{m}.{model}") for m in metrics])
+
+    out = side(first).join(side(second), on=keys, how="full", coalesce=True, suffix=".2")
+    second_name = second if second != first else f"{second}.2"
+    columns = []
+    for m in metrics:
+        diff = (pl.col(f"{m}.{second_name}") - pl.col(f"{m}.{first}")).alias(f"{m}.diff")
+        columns += [pl.col(f"{m}.{first}"), pl.col(f"{m}.{second_name}"), diff]
+    return out.select(*keys, *columns).sort(keys)
+
+
+def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> str:
+    """The table as an aligned text table (``display`` columns, 3 decimals), CSV or JSON rows."""
+    if fmt == "csv":
+        return table.write_csv()
+    if fmt == "json":
+        return table.write_json() + "\n"
+    shown = table.select([c for c in display if c in table.columns]) if display else table
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True,
+                   tbl_hide_dataframe_shape=True, tbl_formatting="ASCII_MARKDOWN",
+                   float_precision=3, tbl_width_chars=10_000, fmt_str_lengths=200):
+        return f"{shown}\n({table.height} rows)\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                        help="output format (default: table)")
+    common.add_argument("--results", type=Path, default=Path("results"),
+                        help="the workflow's results directory (default: results)")
+    parser = argparse.ArgumentParser(prog="sparseprobe", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("neurons", parents=[common],
+                            help="best single neuron per feature of a model")
+    p.add_argument("--model", required=True)
+    p.add_argument("--feature")
+    p.add_argument("--dataset")
+    p.add_argument("--min-f1", type=float,
+                   help="list every single-neuron probe with test F1 >= this instead")
+    p.set_defaults(run=neurons, display=_NEURON_DISPLAY)
+    p = commands.add_parser("summary", parents=[common], help="per-model means of a family")
+    p.add_argument("--family", required=True)
+    p.add_argument("--category", default="all", help="a feature category (default: all)")
+    p.set_defaults(run=summary, display=_SUMMARY_DISPLAY)
+    p = commands.add_parser("compare", parents=[common],
+                            help="per-feature F1 of two models side by side")
+    p.add_argument("models", nargs=2, metavar="MODEL")
+    p.set_defaults(run=compare, display=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; print its table to stdout. Returns 0, or 2 on a usage or name error."""
+    args = build_parser().parse_args(argv)
+    try:
+        table = args.run(args)
+    except SparseProbeError as error:
+        print(f"sparseprobe {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(table, args.format, args.display))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
