@@ -80,9 +80,25 @@ def all_targets():
                 family=family,
                 table=["", "__models", "__dynamics"],
             )
+    return targets
+
+
+def figure_targets():
+    """The report's figures: per (model, dataset) for every selected model; per (family,
+    dataset) and per family only for families with at least two selected models."""
+    targets = expand(
+        "results/plots/models/{model}/{figure}__{dataset}.png",
+        model=MODELS,
+        figure=["sparsity", "heatmap"],
+        dataset=DATASETS,
+    )
+    for family, members in FAMILIES.items():
+        if len(members) >= 2:
             targets += expand(
-                "results/plots/{family}/f1_vs_k__{dataset}.png",
+                "results/plots/families/{family}/{figure}__{dataset}.png",
                 family=family,
+                figure=["best_layer", "features"],
                 dataset=DATASETS,
             )
+            targets.append(f"results/plots/families/{family}/summary.png")
     return targets

@@ -99,7 +99,10 @@ def test_full_run_outputs(completed: Path):
     scaling = pl.read_parquet(work / "results/summaries/scaling/ladder.parquet")
     assert {"f1_k1", "f1_k16", "f1_dense"} <= set(scaling.columns)
     assert scaling.height == 2 * 5
-    assert (work / "results/plots/ladder/f1_vs_k__compounds.png").stat().st_size > 10_000
+    for figure in ("models/tiny-2/sparsity__compounds", "models/tiny-1/heatmap__languages",
+                   "families/ladder/best_layer__compounds", "families/ladder/features__languages",
+                   "families/ladder/summary"):
+        assert (work / f"results/plots/{figure}.png").stat().st_size > 10_000, figure
     assert (work / "results/ladder/models/tiny-1/training.json").is_file()
     # a tiny model's layers share one probe job (probing.neurons_per_job)
     assert [p.name for p in (work / "results/probes/tiny-2/compounds").glob("*.parquet")] == [

@@ -27,5 +27,7 @@ class ProbeError(SparseProbeError):
 
 class SummaryError(SparseProbeError):
     """A summary table or its inputs are inconsistent, or a name asked for is not in them."""
+
+
 class ReportError(SparseProbeError):
     """A summary table handed to a figure lacks a column or the rows the figure needs."""

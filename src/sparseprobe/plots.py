@@ -469,3 +469,47 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
             ax.grid(alpha=0.25)
         fig.suptitle(f"{family} family: sparsity statistics against model size")
         _save(fig, out, svg)
+
+
+# --- entry points of the workflow's scripts (read the tables, draw) -----------------------------
+
+
+def _read(path: str | Path, columns: Sequence[str], **equal: object) -> pl.DataFrame:
+    """The rows of a Parquet table whose columns equal ``equal`` (filtered while scanning, so a
+    large table stays cheap); an error naming the file if it lacks one of ``columns``."""
+    schema = pl.read_parquet_schema(path)
+    missing = [col for col in columns if col not in schema]
+    if missing:
+        raise ReportError(f"{path}: missing column(s) {missing}; a figure needs {list(columns)}")
+    frame = pl.scan_parquet(path).filter(*(pl.col(c) == v for c, v in equal.items()))
+    return frame.collect()
+
+
+def write_model_figures(probes_path: str | Path, dataset: str, sparsity_out: str | Path,
+                        heatmap_out: str | Path, heatmap_k: Sequence[int]) -> None:
+    """The per-model figures of one dataset (a and b) from one model's Table 1."""
+    probes = _read(probes_path, PROBE_COLUMNS, dataset=dataset).select(PROBE_COLUMNS)
+    sparsity_by_layer(probes, dataset, sparsity_out)
+    f1_heatmap(probes, dataset, heatmap_out, heatmap_k)
+
+
+def write_best_layer_figure(best_paths: Sequence[str | Path], dataset: str, out: str | Path,
+                            svg: str | Path, k_values: Sequence[int]) -> None:
+    """Figure c of one family and dataset from its models' Table 2 files."""
+    best = pl.concat([_read(path, BEST_COLUMNS, dataset=dataset).select(BEST_COLUMNS)
+                      for path in best_paths])
+    best_layer_depth(best, dataset, out, k_values, svg=svg)
+
+
+def write_feature_scaling_figure(scaling_path: str | Path, dynamics_path: str | Path,
+                                 dataset: str, out: str | Path, svg: str | Path,
+                                 k_values: Sequence[int]) -> None:
+    """Figure d (per feature) of one family and dataset from its Tables 5 and 7."""
+    scaling = _read(scaling_path, SCALING_COLUMNS, dataset=dataset)
+    dynamics = _read(dynamics_path, DYNAMICS_COLUMNS, dataset=dataset)
+    feature_scaling(scaling, dynamics, dataset, out, k_values, svg=svg)
+
+
+def write_family_figure(models_path: str | Path, out: str | Path, svg: str | Path) -> None:
+    """Figure d (family summary) from the family's Table 6."""
+    family_scaling(_read(models_path, MODELS_COLUMNS), out, svg=svg)
