@@ -47,7 +47,7 @@ def tiny_config(sources: dict) -> dict:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs"):
+    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     wheels = work / "resources" / "sources"
