@@ -2,6 +2,11 @@
 # sparseprobe.plots. Per-model figures read one model's tables only; family figures exist for
 # families with at least two selected models (see figure_targets in rules/common.smk).
 
+import mimetypes
+
+# the report links the Parquet tables as downloads (not as text/plain, Snakemake's fallback)
+mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
+
 
 rule plot_model:
     input:
