@@ -136,4 +136,3 @@ def test_a_figure_is_shown_and_not_blank(report: Path, browser: str, tmp_path):
     # the figure's own colours (viridis lines and cells) are on screen, not only the menu's
     saturated = (pixels.max(axis=2) - pixels.min(axis=2)) > 0.3
     assert np.count_nonzero(saturated) > 2000
-    shutil.copy(shot, report.parent / "report_screenshot.png")
