@@ -103,6 +103,18 @@ def test_full_run_outputs(completed: Path):
                    "families/ladder/best_layer__compounds", "families/ladder/features__languages",
                    "families/ladder/summary"):
         assert (work / f"results/plots/{figure}.png").stat().st_size > 10_000, figure
+    # the summary tables (docs/summaries.md): categories from the datasets' meta.json
+    assert set(probes["category"]) == {"natural_language", "compound_words"}
+    for model in ("tiny-1", "tiny-2"):
+        neurons = pl.read_parquet(work / f"results/summaries/models/{model}/neurons.parquet")
+        assert neurons.height == 5 and neurons["f1"].is_between(0, 1).all()
+        assert pl.read_csv(work / f"results/summaries/models/{model}/neurons.csv").height == 5
+        assert (work / f"results/summaries/models/{model}/neurons_above_threshold.csv").is_file()
+    assert {"category", "f1_single", "k_90", "k_95", "gap"} <= set(scaling.columns)
+    means = pl.read_parquet(work / "results/summaries/scaling/ladder__models.parquet")
+    assert means.filter(pl.col("category") == "all")["n_features"].to_list() == [5, 5]
+    dynamics = pl.read_parquet(work / "results/summaries/scaling/ladder__dynamics.parquet")
+    assert dynamics.height == 5 and dynamics["dynamic"].is_not_null().all()
     assert (work / "results/ladder/models/tiny-1/training.json").is_file()
     # a tiny model's layers share one probe job (probing.neurons_per_job)
     assert [p.name for p in (work / "results/probes/tiny-2/compounds").glob("*.parquet")] == [

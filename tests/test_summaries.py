@@ -1,0 +1,177 @@
+"""Summary tables on small synthetic probe results whose statistics can be checked by hand."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from sparseprobe import summaries as S
+from sparseprobe.errors import SummaryError
+from sparseprobe.results import RESULT_SCHEMA, to_frame
+
+MODELS = {"small": (100, 2), "large": (10_000, 2)}  # n_parameters, n_layers (d_mlp 8)
+
+
+def row(model="small", dataset="d", feature="f", layer=0, method="mean_diff", k=1, f1=0.5,
+        mcc=None, neurons=None, task="classification", r2=None, **extra) -> dict:
+    n_parameters, n_layers = MODELS[model]
+    values = {col: None for col in RESULT_SCHEMA}
+    values.update(
+        model=model, family="fam", n_parameters=n_parameters, n_layers=n_layers, d_mlp=8,
+        dataset=dataset, hook=f"blocks.{layer}.mlp.hook_post", aggregation="mean", layer=layer,
+        feature=feature, task=task, method=method, k=k,
+        neurons=neurons if neurons is not None else list(range(k)),
+        coefficients=[0.5] * (k if neurons is None else len(neurons)),
+        f1=None if task == "regression" else f1, mcc=mcc if mcc is not None else f1,
+        precision=f1, recall=f1, r2=r2, n_test=30, converged=True, seed=0,
+    )
+    values.update(extra)
+    return values
+
+
+def with_category(frame: pl.DataFrame, category="cat") -> pl.DataFrame:
+    return frame.with_columns(category=pl.lit(category),
+                              relative_depth=(pl.col("layer") + 1) / pl.col("n_layers"))
+
+
+def sweep(model="small", feature="f", by_k=None, dense=0.8, layer=0, dataset="d"):
+    """mean_diff rows at each k (best on ``layer``, a worse copy on the other layer) + dense."""
+    rows = []
+    for k, f1 in by_k.items():
+        rows.append(row(model, dataset, feature, layer, k=k, f1=f1))
+        rows.append(row(model, dataset, feature, 1 - layer, k=k, f1=f1 - 0.1))
+    rows.append(row(model, dataset, feature, layer, method="dense", k=8, f1=dense))
+    rows.append(row(model, dataset, feature, 1 - layer, method="dense", k=8, f1=dense - 0.2))
+    return rows
+
+
+def test_k_90_k_95_and_gap_by_hand():
+    # dense 0.8: 90% = 0.72 (reached exactly at k=2), 95% = 0.76 (first reached at k=8)
+    probes = with_category(to_frame(sweep(by_k={1: 0.6, 2: 0.72, 4: 0.75, 8: 0.77})))
+    table = S.scaling_table(probes, [1, 4])
+    (r,) = table.to_dicts()
+    assert r["k_90"] == 2 and r["k_95"] == 8
+    assert r["gap"] == pytest.approx(0.8 - 0.6)
+    assert r["f1_k1"] == 0.6 and r["f1_k4"] == 0.75 and r["layer_k1"] == 0
+    assert r["f1_best"] == pytest.approx(0.8) and r["f1_single"] == 0.6  # mean_diff k=1 row
+    assert table.schema["k_90"] == pl.Int32 and r["category"] == "cat"
+
+
+def test_k_90_is_null_when_never_reached_or_dense_not_positive():
+    probes = with_category(to_frame(
+        sweep(feature="never", by_k={1: 0.5, 8: 0.85}, dense=1.0)
+        + sweep(feature="zero", by_k={1: 0.0, 8: 0.0}, dense=0.0)))
+    table = S.scaling_table(probes, [1]).sort("feature")
+    assert table["k_90"].to_list() == [None, None] and table["k_95"].to_list() == [None, None]
+
+
+def test_best_neuron_ties_and_excluded_controls():
+    rows = [
+        row(layer=1, method="single_neuron", neurons=[2], f1=0.9, mcc=0.8),
+        row(layer=0, method="single_neuron", neurons=[5], f1=0.9, mcc=0.8),  # tie: shallower
+        row(layer=0, method="mean_diff", neurons=[5], f1=0.9, mcc=0.8),  # same neuron
+        row(layer=1, method="single_neuron", neurons=[7], f1=0.86, mcc=0.7),
+        row(layer=0, method="single_neuron", neurons=[1], f1=0.5),
+        row(layer=0, method="random_basis", neurons=[3], f1=0.99),  # control: not a neuron
+        row(layer=0, method="shuffled_labels", neurons=[4], f1=0.99),
+        row(feature="g", layer=1, method="single_neuron", neurons=[0], f1=0.7, mcc=0.6),
+        row(feature="g", layer=0, method="single_neuron", neurons=[6], f1=0.7, mcc=0.5),
+    ]
+    probes = with_category(to_frame(rows))
+    best = S.best_neurons(probes)
+    assert best.columns == S.NEURON_COLUMNS
+    assert best.select("feature", "layer", "neuron", "method").rows() == [
+        ("f", 0, 5, "mean_diff"),  # F1 and MCC tie with (1, 2): layer 0; methods: by name
+        ("g", 1, 0, "single_neuron"),  # equal F1: the higher MCC wins over the shallower layer
+    ]
+    assert best["relative_depth"].to_list() == [0.5, 1.0]
+    assert best.schema["neuron"] == pl.Int32 and best.schema["coef"] == pl.Float64
+    above = S.neurons_above(probes, 0.86)
+    assert above.select("feature", "layer", "neuron", "f1").rows() == [
+        ("f", 0, 5, 0.9), ("f", 1, 2, 0.9), ("f", 1, 7, 0.86)]  # each neuron once, edge kept
+    assert S.neurons_above(probes, 0.861).height == 2
+
+
+def test_dataset_categories_follow_the_meta(tmp_path):
+    meta = {"name": "pos", "category": "part_of_speech", "features": ["NOUN", "Number=Sing"],
+            "feature_categories": {"Number=Sing": "morphology"}}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    cats = S.dataset_categories([tmp_path / "meta.json"])
+    assert cats.rows() == [("pos", "NOUN", "part_of_speech"), ("pos", "Number=Sing", "morphology")]
+    probes = to_frame([row(dataset="pos", feature="NOUN"), row(dataset="pos", feature="ADJ")])
+    with pytest.raises(SummaryError, match="pos/ADJ"):
+        S.add_categories(probes, cats)
+    out = S.add_categories(probes.filter(pl.col("feature") == "NOUN"), cats)
+    assert out["category"].to_list() == ["part_of_speech"]
+
+
+def test_model_means_per_category_and_all():
+    rows = (sweep(feature="a", by_k={1: 0.6, 8: 0.8}, dense=0.8)
+            + sweep(feature="b", by_k={1: 0.9, 8: 0.9}, dense=1.0))
+    frame = to_frame(rows)
+    probes = frame.with_columns(
+        category=pl.when(pl.col("feature") == "a").then(pl.lit("x")).otherwise(pl.lit("y")),
+        relative_depth=(pl.col("layer") + 1) / pl.col("n_layers"))
+    means = S.model_means(S.scaling_table(probes, [1]))
+    assert means["category"].to_list() == ["all", "x", "y"]
+    overall = means.row(0, named=True)
+    assert overall["n_features"] == 2
+    assert overall["mean_f1_k1"] == pytest.approx(0.75)
+    assert overall["mean_gap"] == pytest.approx(((0.8 - 0.6) + (1.0 - 0.9)) / 2)
+    # a: 0.9 * 0.8 = 0.72 first at k=8; b: 0.9 reaches 0.9 at k=1, never 0.95
+    assert overall["median_k_90"] == pytest.approx(4.5) and overall["median_k_95"] == 8
+    assert overall["n_never_k_95"] == 1 and overall["n_single_f1_ge_0_9"] == 1
+    assert means.row(2, named=True)["mean_f1_dense"] == pytest.approx(1.0)
+
+
+def test_fitted_change_is_the_line_over_the_size_range():
+    assert S.fitted_change([2.0, 4.0], [0.3, 0.1]) == pytest.approx(-0.2)
+    assert S.fitted_change([2.0, 3.0, 4.0], [0.0, 0.5, 0.4]) == pytest.approx(0.4)
+    assert S.fitted_change([3.0, 3.0], [0.1, 0.5]) == 0.0
+
+
+@pytest.mark.parametrize(("single", "single_change", "gap_change", "expected"), [
+    ([0.7, 0.85, 0.9], 0.2, 0.0, ("emerges", "b")),
+    ([0.7, 0.8, 0.79], 0.1, 0.0, ("flat", None)),  # falls below again: not emerged
+    ([0.79, 0.8, 0.8], 0.01, 0.0, ("flat", None)),  # crosses by a point: too small a rise
+    ([0.8, 0.9, 0.9], 0.1, -0.1, ("sparsifies", None)),  # already above: no emergence
+    ([0.5, 0.5, 0.5], 0.0, -0.0999, ("flat", None)),
+    ([0.5, 0.5, 0.5], 0.0, 0.1, ("densifies", None)),
+])
+def test_dynamic_labels_at_the_edges(single, single_change, gap_change, expected):
+    thresholds = S.DynamicsThresholds(min_change=0.1, emergence_f1=0.8)
+    assert S.classify_dynamic(["a", "b", "c"], single, single_change, gap_change,
+                              thresholds) == expected
+
+
+def test_dynamics_table_two_models():
+    rows = []
+    # "up": single neuron 0.6 -> 0.9, best read-out 0.9 both: gap 0.3 -> 0.0, emerges at large
+    # "down": single 0.8 -> 0.6 with best 0.8 -> 0.9: gap 0.0 -> 0.3, densifies
+    for model, up, down, down_best in (("small", 0.6, 0.8, 0.8), ("large", 0.9, 0.6, 0.9)):
+        rows += sweep(model, "up", {1: up}, dense=0.9) + sweep(model, "down", {1: down},
+                                                                dense=down_best)
+    rows.append(row("small", feature="only_small", f1=0.5))
+    probes = with_category(to_frame(rows))
+    table = S.dynamics_table(S.scaling_table(probes, [1]), S.DynamicsThresholds())
+    by_feature = {r["feature"]: r for r in table.to_dicts()}
+    assert by_feature["up"]["dynamic"] == "emerges" and by_feature["up"]["emerges_at"] == "large"
+    assert by_feature["up"]["gap_single_change"] == pytest.approx(-0.3)
+    assert by_feature["down"]["dynamic"] == "densifies"
+    assert by_feature["down"]["f1_single_change"] == pytest.approx(-0.2)
+    assert by_feature["only_small"]["dynamic"] == "undetermined"
+    assert set(table["dynamic"]) <= set(S.DYNAMICS)
+
+
+def test_thresholds_from_config():
+    assert S.DynamicsThresholds.from_config(None) == S.DynamicsThresholds()
+    assert S.DynamicsThresholds.from_config({"dynamics": {"min_change": 0.2}}).min_change == 0.2
+
+
+def test_probe_summary_without_category_is_refused(tmp_path):
+    path = tmp_path / "probes.parquet"
+    to_frame([row()]).write_parquet(path)
+    with pytest.raises(SummaryError, match="category"):
+        S.read_probe_summaries([path])
