@@ -13,6 +13,9 @@ configfile: "config/config.yaml"
 validate(config, "config/schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 
@@ -20,6 +23,7 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        figure_targets(),
 
 
 include: "rules/sources.smk"
@@ -30,3 +34,4 @@ include: "rules/probes.smk"
 include: "rules/summaries.smk"
 include: "rules/training.smk"
 include: "rules/neurons.smk"
+include: "rules/report.smk"

@@ -141,22 +141,26 @@ def all_targets():
                 family=family,
                 table=["", "__models", "__dynamics"],
             )
-            targets += expand(
-                "results/plots/{family}/f1_vs_k__{dataset}.png",
-                family=family,
-                dataset=DATASETS,
-            )
     targets += expand("results/summaries/training/{family}.parquet", family=TRAINING)
     return targets + neuron_targets()
 
 
-def neuron_targets():
-    """Neuron case studies of every selected model (unless neurons.case_studies is 0) and the
-    ablation of the models and features of the ``ablation`` block (rules/neurons.smk).
-    """
-    targets = []
-    if config.get("neurons", {}).get("case_studies", 5) > 0:
-        targets += expand("results/neurons/{model}/case_studies.parquet", model=MODELS)
-    return targets + expand(
-        "results/neurons/{model}/ablation.parquet", model=ABLATION_MODELS
+def figure_targets():
+    """The report's figures: per (model, dataset) for every selected model; per (family,
+    dataset) and per family only for families with at least two selected models."""
+    targets = expand(
+        "results/plots/models/{model}/{figure}__{dataset}.png",
+        model=MODELS,
+        figure=["sparsity", "heatmap"],
+        dataset=DATASETS,
     )
+    for family, members in FAMILIES.items():
+        if len(members) >= 2:
+            targets += expand(
+                "results/plots/families/{family}/{figure}__{dataset}.png",
+                family=family,
+                figure=["best_layer", "features"],
+                dataset=DATASETS,
+            )
+            targets.append(f"results/plots/families/{family}/summary.png")
+    return targets

@@ -3,8 +3,20 @@ rule model_summary:
         probes=lambda wildcards: probe_files(wildcards.model),
         metas=expand("results/datasets/{dataset}/meta.json", dataset=DATASETS),
     output:
-        probes="results/summaries/models/{model}/probes.parquet",
-        best_layers="results/summaries/models/{model}/best_layers.parquet",
+        probes=report(
+            "results/summaries/models/{model}/probes.parquet",
+            caption="../report/tables/probes.rst",
+            category="tables",
+            subcategory="per model",
+            labels={"model": "{model}", "table": "1 probes"},
+        ),
+        best_layers=report(
+            "results/summaries/models/{model}/best_layers.parquet",
+            caption="../report/tables/best_layers.rst",
+            category="tables",
+            subcategory="per model",
+            labels={"model": "{model}", "table": "2 best layers"},
+        ),
     log:
         "results/logs/model_summary/{model}.log",
     benchmark:
@@ -24,7 +36,13 @@ rule scaling_summary:
             model=FAMILIES[wildcards.family],
         ),
     output:
-        "results/summaries/scaling/{family}.parquet",
+        report(
+            "results/summaries/scaling/{family}.parquet",
+            caption="../report/tables/scaling.rst",
+            category="tables",
+            subcategory="per family",
+            labels={"family": "{family}", "table": "5 scaling"},
+        ),
     log:
         "results/logs/scaling_summary/{family}.log",
     benchmark:
@@ -43,9 +61,21 @@ rule neuron_tables:
     input:
         "results/summaries/models/{model}/probes.parquet",
     output:
-        best="results/summaries/models/{model}/neurons.parquet",
+        best=report(
+            "results/summaries/models/{model}/neurons.parquet",
+            caption="../report/tables/neurons.rst",
+            category="tables",
+            subcategory="per model",
+            labels={"model": "{model}", "table": "3 best single neurons"},
+        ),
         best_csv="results/summaries/models/{model}/neurons.csv",
-        above="results/summaries/models/{model}/neurons_above_threshold.parquet",
+        above=report(
+            "results/summaries/models/{model}/neurons_above_threshold.parquet",
+            caption="../report/tables/neurons_above.rst",
+            category="tables",
+            subcategory="per model",
+            labels={"model": "{model}", "table": "4 neurons above threshold"},
+        ),
         above_csv="results/summaries/models/{model}/neurons_above_threshold.csv",
     log:
         "results/logs/neuron_tables/{model}.log",
@@ -65,8 +95,20 @@ rule family_tables:
     input:
         "results/summaries/scaling/{family}.parquet",
     output:
-        models="results/summaries/scaling/{family}__models.parquet",
-        dynamics="results/summaries/scaling/{family}__dynamics.parquet",
+        models=report(
+            "results/summaries/scaling/{family}__models.parquet",
+            caption="../report/tables/family_models.rst",
+            category="tables",
+            subcategory="per family",
+            labels={"family": "{family}", "table": "6 per-model means"},
+        ),
+        dynamics=report(
+            "results/summaries/scaling/{family}__dynamics.parquet",
+            caption="../report/tables/dynamics.rst",
+            category="tables",
+            subcategory="per family",
+            labels={"family": "{family}", "table": "7 scaling dynamics"},
+        ),
     log:
         "results/logs/family_tables/{family}.log",
     benchmark:
@@ -79,23 +121,3 @@ rule family_tables:
         dynamics=SUMMARIES.get("dynamics") or {},
     script:
         "../scripts/family_tables.py"
-
-
-rule plot_f1_vs_k:
-    input:
-        lambda wildcards: expand(
-            "results/summaries/models/{model}/probes.parquet",
-            model=FAMILIES[wildcards.family],
-        ),
-    output:
-        "results/plots/{family}/f1_vs_k__{dataset}.png",
-    log:
-        "results/logs/plot_f1_vs_k/{family}/{dataset}.log",
-    benchmark:
-        "results/benchmarks/plot_f1_vs_k/{family}/{dataset}.tsv"
-    conda:
-        "../envs/sparseprobe.yaml"
-    resources:
-        mem_mb=2000,
-    script:
-        "../scripts/plot_f1_vs_k.py"

@@ -51,7 +51,7 @@ def tiny_config(sources: dict) -> dict:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs"):
+    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     wheels = work / "resources" / "sources"
@@ -103,7 +103,10 @@ def test_full_run_outputs(completed: Path):
     scaling = pl.read_parquet(work / "results/summaries/scaling/ladder.parquet")
     assert {"f1_k1", "f1_k16", "f1_dense"} <= set(scaling.columns)
     assert scaling.height == 2 * 5
-    assert (work / "results/plots/ladder/f1_vs_k__compounds.png").stat().st_size > 10_000
+    for figure in ("models/tiny-2/sparsity__compounds", "models/tiny-1/heatmap__languages",
+                   "families/ladder/best_layer__compounds", "families/ladder/features__languages",
+                   "families/ladder/summary"):
+        assert (work / f"results/plots/{figure}.png").stat().st_size > 10_000, figure
     # the summary tables (docs/summaries.md): categories from the datasets' meta.json
     assert set(probes["category"]) == {"natural_language", "compound_words"}
     for model in ("tiny-1", "tiny-2"):

@@ -32,3 +32,7 @@ class SummaryError(SparseProbeError):
 class NeuronStudyError(SparseProbeError):
     """A neuron table is malformed, or a neuron case study / ablation cannot run as asked (an
     unknown dataset or feature, a model that is not a causal language model)."""
+
+
+class ReportError(SparseProbeError):
+    """A summary table handed to a figure lacks a column or the rows the figure needs."""

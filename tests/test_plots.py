@@ -1,0 +1,222 @@
+"""The report's figures: drawn from synthetic frames with the summary-table contract's columns;
+the tests read back what was drawn (line and cell values) and compare it with the rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sparseprobe import plots
+from sparseprobe.errors import ReportError
+
+SIZES = {"m-1": 1_000, "m-2": 30_000, "m-3": 2_000_000}
+LAYERS = {"m-1": 1, "m-2": 2, "m-3": 4}
+FEATURES = [("fr", "classification"), ("de", "classification"), ("pos", "regression")]
+
+
+def _score(layer: int, k: int, feature: str) -> float:
+    return round(0.3 + 0.1 * layer + 0.02 * np.log2(k) + 0.01 * len(feature), 4)
+
+
+def probes_table(model: str = "m-2", d_mlp: int = 8, ks=(1, 2, 4, 16)) -> pl.DataFrame:
+    """Table 1 rows of one model: mean_diff / correlation at each k (capped at d_mlp, so k=16
+    reads the k=8 row as the probe grid does) and a dense probe per layer."""
+    rows = []
+    for layer in range(LAYERS[model]):
+        for feature, task in FEATURES:
+            sweep = "mean_diff" if task == "classification" else "correlation"
+            for method, k in [*((sweep, min(k, d_mlp)) for k in ks), ("dense", d_mlp)]:
+                score = _score(layer, k, feature) + (0.2 if method == "dense" else 0.0)
+                rows.append({"model": model, "family": "m", "n_parameters": SIZES[model],
+                             "n_layers": LAYERS[model], "d_mlp": d_mlp, "dataset": "langs",
+                             "layer": layer, "feature": feature, "task": task, "method": method,
+                             "k": k, "category": "natural_language",
+                             "relative_depth": (layer + 1) / LAYERS[model],
+                             "f1": score if task == "classification" else None,
+                             "r2": score if task == "regression" else None})
+    return pl.DataFrame(rows, schema_overrides={"n_layers": pl.Int32, "d_mlp": pl.Int32,
+                                                "layer": pl.Int32, "k": pl.Int32})
+
+
+def best_table() -> pl.DataFrame:
+    """Table 2 of three models (concatenated): best layer = the deepest (highest score)."""
+    frames = []
+    for model in SIZES:
+        probes = probes_table(model).unique(["layer", "feature", "method", "k"])
+        best = (probes.sort("layer", descending=True)
+                .unique(["feature", "method", "k"], keep="first")
+                .rename({"layer": "best_layer"}))
+        frames.append(best)
+    return pl.concat(frames)
+
+
+def scaling_table(bootstrap: bool = True) -> pl.DataFrame:
+    """Table 5 rows: per model and feature, best-layer F1s and (optionally) intervals."""
+    rows = []
+    for i, model in enumerate(SIZES):
+        for feature, task in FEATURES:
+            binary = task == "classification"
+            values = {"f1_k1": 0.5 + 0.1 * i, "f1_k16": 0.6 + 0.1 * i, "f1_dense": 0.7 + 0.1 * i}
+            rows.append({
+                "model": model, "family": "m", "n_parameters": SIZES[model], "dataset": "langs",
+                "feature": feature, "task": task, "category": "natural_language",
+                **{key: value if binary else None for key, value in values.items()},
+                **{key.replace("f1", "r2"): None if binary else value - 0.4
+                   for key, value in values.items()},
+                "f1_single": 0.55 + 0.1 * i if binary else None,
+                "f1_k1_ci_low": values["f1_k1"] - 0.05 if bootstrap and binary else None,
+                "f1_k1_ci_high": values["f1_k1"] + 0.03 if bootstrap and binary else None,
+                "f1_dense_ci_low": None, "f1_dense_ci_high": None,
+            })
+    return pl.DataFrame(rows, schema_overrides={
+        col: pl.Float64 for col in ("f1_k1_ci_low", "f1_k1_ci_high", "f1_dense_ci_low",
+                                    "f1_dense_ci_high", "r2_k1", "r2_k16", "r2_dense",
+                                    "f1_k1", "f1_k16", "f1_dense", "f1_single")})
+
+
+def models_table() -> pl.DataFrame:
+    """Table 6 rows: per model and category (and "all")."""
+    rows = []
+    for i, model in enumerate(SIZES):
+        for j, category in enumerate(["all", "natural_language", "code_language"]):
+            rows.append({"model": model, "family": "m", "n_parameters": SIZES[model],
+                         "n_layers": LAYERS[model], "category": category, "n_features": 4 + j,
+                         "mean_f1_k1": 0.5 + 0.1 * i - 0.01 * j, "mean_f1_single": 0.6 + 0.1 * i,
+                         "mean_f1_dense": 0.8 + 0.05 * i, "mean_gap": 0.3 - 0.1 * i,
+                         "median_k_90": float(2 ** (3 - i)), "median_k_95": float(2 ** (4 - i)),
+                         "n_single_f1_ge_0_9": i + j})
+    return pl.DataFrame(rows)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Keep the figure a plot function saves (and still write it) for inspection."""
+    figures = []
+    save = plots._save
+
+    def keep(fig, out, svg=None):
+        figures.append(fig)
+        save(fig, out, svg)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return figures
+
+
+def _png_ok(path) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 10_000
+
+
+def test_sparsity_by_layer_draws_each_layer_from_the_rows(tmp_path, drawn):
+    probes = probes_table()
+    plots.sparsity_by_layer(probes, "langs", tmp_path / "a.png", svg=tmp_path / "a.svg")
+    _png_ok(tmp_path / "a.png")
+    assert (tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
+    panels = [ax for ax in drawn[0].axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels[:3]] == ["fr", "de", "pos (R$^2$)"]
+    fr = panels[0]
+    solid = [line for line in fr.get_lines() if line.get_linestyle() == "-"]
+    dashed = [line for line in fr.get_lines() if line.get_linestyle() == "--"]
+    assert len(solid) == 2 and len(dashed) == 2  # a line and a dense reference per layer
+    # k = 16 is capped at d_mlp = 8: the duplicate row is drawn once
+    assert list(solid[1].get_xdata()) == [1, 2, 4, 8]
+    assert list(solid[1].get_ydata()) == [_score(1, k, "fr") for k in (1, 2, 4, 8)]
+    assert dashed[1].get_ydata()[0] == pytest.approx(_score(1, 8, "fr") + 0.2)
+    assert solid[0].get_color() != solid[1].get_color()  # coloured by depth
+    assert fr.get_xscale() == "log"
+
+
+def test_heatmap_cells_are_table_values(tmp_path, drawn):
+    plots.f1_heatmap(probes_table(), "langs", tmp_path / "b.png", k_values=[1, 16])
+    _png_ok(tmp_path / "b.png")
+    panels = [ax for ax in drawn[0].axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["k = 1", "k = 16 (capped at 8)",
+                                                "dense (8 neurons)"]
+    k1 = panels[0].get_images()[0].get_array()
+    assert k1.shape == (3, 2)
+    assert k1[0, 1] == pytest.approx(_score(1, 1, "fr"))
+    assert k1[2, 0] == pytest.approx(_score(0, 1, "pos"))  # the regression target's R^2
+    k16 = panels[1].get_images()[0].get_array()
+    assert k16[1, 0] == pytest.approx(_score(0, 8, "de"))
+    assert {t.get_text() for t in panels[0].texts} >= {f"{_score(1, 1, 'fr'):.2f}"}
+
+
+def test_best_layer_depth_points_are_best_layer_rows(tmp_path, drawn):
+    best = best_table()
+    plots.best_layer_depth(best, "langs", tmp_path / "c.png", k_values=[1, 16])
+    _png_ok(tmp_path / "c.png")
+    fr = next(ax for ax in drawn[0].axes if ax.get_title() == "fr")
+    k1, k16, dense = fr.collections[:3]
+    depths = [1.0, 1.0, 1.0]  # the deepest layer is the best one in every model
+    assert list(k1.get_offsets()[:, 1]) == depths
+    # the marker colour encodes that layer's F1 (model m-3, 4 layers: best layer 3)
+    assert k1.get_array()[-1] == pytest.approx(_score(3, 1, "fr"))
+    assert k16.get_array()[-1] == pytest.approx(_score(3, 8, "fr"))  # k capped at d_mlp
+    assert dense.get_array()[0] == pytest.approx(_score(0, 8, "fr") + 0.2)
+    assert fr.get_xscale() == "log"
+
+
+def test_feature_scaling_has_series_intervals_and_dynamic(tmp_path, drawn):
+    dynamics = pl.DataFrame({"dataset": ["langs"], "feature": ["fr"], "dynamic": ["sparsifies"]})
+    plots.feature_scaling(scaling_table(), dynamics, "langs", tmp_path / "d.png", k_values=[1, 16])
+    _png_ok(tmp_path / "d.png")
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.get_title()]
+    assert titles == ["fr [sparsifies]", "de", "pos (R$^2$)"]
+    fr = drawn[0].axes[0]
+    ys = [list(np.round(line.get_ydata(), 6)) for line in fr.get_lines()]
+    assert [0.55, 0.65, 0.75] in ys and [0.5, 0.6, 0.7] in ys and [0.7, 0.8, 0.9] in ys
+    bars = [c for c in fr.collections if len(c.get_segments())]
+    assert len(bars) == 1  # only top-1 carries intervals here
+    low, high = bars[0].get_segments()[0][:, 1]
+    assert (low, high) == pytest.approx((0.45, 0.53))
+    pos = drawn[0].axes[2]
+    assert [0.1, 0.2, 0.3] in [list(np.round(line.get_ydata(), 6)) for line in pos.get_lines()]
+
+
+def test_feature_scaling_without_bootstrap_has_no_error_bars(tmp_path, drawn):
+    plots.feature_scaling(scaling_table(bootstrap=False), None, "langs", tmp_path / "d.png",
+                          k_values=[1])
+    assert all(not c.get_segments() for ax in drawn[0].axes for c in ax.collections
+               if hasattr(c, "get_segments"))
+
+
+def test_family_scaling_lines_are_table_rows(tmp_path, drawn):
+    plots.family_scaling(models_table(), tmp_path / "e.png", svg=tmp_path / "e.svg")
+    _png_ok(tmp_path / "e.png")
+    a, b, c, d = drawn[0].axes[:4]
+    assert list(np.round(a.get_lines()[0].get_ydata(), 6)) == [0.6, 0.7, 0.8]
+    assert [t.get_text() for t in a.texts] == ["0/4", "1/4", "2/4"]
+    assert [line.get_label() for line in b.get_lines()] == ["code_language", "natural_language"]
+    assert list(d.get_lines()[0].get_ydata()) == [8.0, 4.0, 2.0]
+    assert d.get_yscale() == "log"
+
+
+@pytest.mark.parametrize("call", [
+    lambda out: plots.sparsity_by_layer(probes_table().drop("task"), "langs", out),
+    lambda out: plots.f1_heatmap(probes_table().drop("f1"), "langs", out, [1]),
+    lambda out: plots.best_layer_depth(best_table().drop("relative_depth"), "langs", out, [1]),
+    lambda out: plots.feature_scaling(scaling_table().drop("f1_single"), None, "langs", out,
+                                      [1]),
+    lambda out: plots.family_scaling(models_table().drop("median_k_90"), out),
+])
+def test_missing_column_is_named(tmp_path, call):
+    with pytest.raises(ReportError, match=r"missing column\(s\) \['(task|f1|relative_depth|"
+                                          r"f1_single|median_k_90)'\]"):
+        call(tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_rows_and_columns_are_named(tmp_path):
+    with pytest.raises(ReportError, match="no rows with dataset='nope'"):
+        plots.sparsity_by_layer(probes_table(), "nope", tmp_path / "x.png")
+    with pytest.raises(ReportError, match=r"f1_k64"):
+        plots.feature_scaling(scaling_table(), None, "langs", tmp_path / "x.png", [1, 64])
+    two_models = pl.concat([probes_table("m-2"), probes_table("m-3")])
+    with pytest.raises(ReportError, match="expected one model"):
+        plots.f1_heatmap(two_models, "langs", tmp_path / "x.png", [1])
+
+
+def test_size_labels():
+    assert [plots.size_label(n) for n in (950, 134_384, 1_841_920, 70_000_000, 6.9e9)] == [
+        "950", "134k", "1.8M", "70M", "6.9B"]
