@@ -164,3 +164,15 @@ def figure_targets():
             )
             targets.append(f"results/plots/families/{family}/summary.png")
     return targets
+
+
+def neuron_targets():
+    """Neuron case studies of every selected model (unless neurons.case_studies is 0) and the
+    ablation of the models and features of the ``ablation`` block (rules/neurons.smk).
+    """
+    targets = []
+    if config.get("neurons", {}).get("case_studies", 5) > 0:
+        targets += expand("results/neurons/{model}/case_studies.parquet", model=MODELS)
+    return targets + expand(
+        "results/neurons/{model}/ablation.parquet", model=ABLATION_MODELS
+    )
