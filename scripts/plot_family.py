@@ -1,6 +1,11 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.plots import write_family_figure
+from pathlib import Path
+
+from sparseprobe.plots import write_all_family_figures
 from sparseprobe.workflow import logged
 
 with logged(snakemake.log[0]):
-    write_family_figure(snakemake.input[0], snakemake.output.png, snakemake.output.svg)
+    write_all_family_figures(snakemake.input.best, snakemake.input.scaling,
+                             snakemake.input.dynamics, snakemake.input.models,
+                             snakemake.params.datasets, Path(snakemake.output.summary).parent,
+                             k_values=snakemake.params.scaling_k)

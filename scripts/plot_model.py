@@ -1,8 +1,10 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.plots import write_model_figures
+from pathlib import Path
+
+from sparseprobe.plots import write_all_model_figures
 from sparseprobe.workflow import logged
 
 with logged(snakemake.log[0]):
-    write_model_figures(snakemake.input[0], snakemake.wildcards.dataset,
-                        snakemake.output.sparsity, snakemake.output.heatmap,
-                        heatmap_k=snakemake.params.heatmap_k)
+    write_all_model_figures(snakemake.input[0], snakemake.params.datasets,
+                            Path(snakemake.output[0]).parent,
+                            heatmap_k=snakemake.params.heatmap_k)

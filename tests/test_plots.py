@@ -95,9 +95,9 @@ def drawn(monkeypatch):
     figures = []
     save = plots._save
 
-    def keep(fig, out, svg=None):
+    def keep(fig, out, svg=None, tight=True):
         figures.append(fig)
-        save(fig, out, svg)
+        save(fig, out, svg, tight)
 
     monkeypatch.setattr(plots, "_save", keep)
     return figures
