@@ -176,3 +176,36 @@ def neuron_targets():
     return targets + expand(
         "results/neurons/{model}/ablation.parquet", model=ABLATION_MODELS
     )
+
+
+# The report's figures (rules/report.smk): file stem -> (caption, label).
+MODEL_FIGURES = {
+    "sparsity": ("../report/sparsity_by_layer.rst", "F1 against k, by layer"),
+    "heatmap": ("../report/f1_heatmap.rst", "F1 heat map, features x layers"),
+}
+FAMILY_FIGURES = {
+    "best_layer": ("../report/best_layer.rst", "best layer's depth against size"),
+    "features": ("../report/feature_scaling.rst", "F1 against size, per feature"),
+}
+
+
+def model_figure(figure, dataset):
+    caption, title = MODEL_FIGURES[figure]
+    return report(
+        f"results/plots/models/{{model}}/{figure}__{dataset}.png",
+        caption=caption,
+        category=dataset,
+        subcategory="per model",
+        labels={"model": "{model}", "figure": title},
+    )
+
+
+def family_figure(figure, dataset):
+    caption, title = FAMILY_FIGURES[figure]
+    return report(
+        f"results/plots/families/{{family}}/{figure}__{dataset}.png",
+        caption=caption,
+        category=dataset,
+        subcategory="across model sizes",
+        labels={"family": "{family}", "figure": title},
+    )

@@ -8,37 +8,6 @@ import mimetypes
 # the report links the Parquet tables as downloads (not as text/plain, Snakemake's fallback)
 mimetypes.add_type("application/vnd.apache.parquet", ".parquet")
 
-MODEL_FIGURES = {
-    "sparsity": ("../report/sparsity_by_layer.rst", "F1 against k, by layer"),
-    "heatmap": ("../report/f1_heatmap.rst", "F1 heat map, features x layers"),
-}
-FAMILY_FIGURES = {
-    "best_layer": ("../report/best_layer.rst", "best layer's depth against size"),
-    "features": ("../report/feature_scaling.rst", "F1 against size, per feature"),
-}
-
-
-def model_figure(figure, dataset):
-    caption, title = MODEL_FIGURES[figure]
-    return report(
-        f"results/plots/models/{{model}}/{figure}__{dataset}.png",
-        caption=caption,
-        category=dataset,
-        subcategory="per model",
-        labels={"model": "{model}", "figure": title},
-    )
-
-
-def family_figure(figure, dataset):
-    caption, title = FAMILY_FIGURES[figure]
-    return report(
-        f"results/plots/families/{{family}}/{figure}__{dataset}.png",
-        caption=caption,
-        category=dataset,
-        subcategory="across model sizes",
-        labels={"family": "{family}", "figure": title},
-    )
-
 
 rule plot_model:
     input:
