@@ -108,7 +108,12 @@ def make_workdir(work: Path) -> Path:
         "sae_probes": {"package": "sae-probes", "version": "0",
                        "sha256": sae_probes_wheel(wheels / "sae_probes.pkg")},
     }
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(sources)))
+    config = tiny_config(sources)
+    # neuron case studies and ablation add jobs but nothing about scheduling: left out to keep
+    # the test short (the SLURM plugin polls every ~10-20 s per step of the DAG)
+    config["neurons"] = {"case_studies": 0}
+    config["ablation"] = {"features": {}}
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return work
 
 
@@ -158,7 +163,8 @@ def test_every_job_ran_through_sbatch(slurm_run):
     assert {kind: len(ids) for kind, ids in by_kind.items()} == {
         "rule_build_dataset": 2, "rule_ladder_corpus": 1, "rule_ladder_tokenizer": 1,
         "rule_ladder_train": 2, "rule_extract_activations": 4, "rule_model_summary": 2,
-        "rule_scaling_summary": 1, "rule_plot_f1_vs_k": 2,
+        "rule_neuron_tables": 2, "rule_plot_model": 2, "rule_scaling_summary": 1,
+        "rule_family_tables": 1, "rule_plot_family": 1,
         "group_probes_probe_layers": 1,  # the 4 probe jobs (2 models x 2 datasets) in one submission
     }
     assert log.count("rule probe_layers:") == 4
@@ -211,4 +217,6 @@ def test_outputs_complete_and_in_schema(slurm_run):
     assert probes["f1"].is_between(0, 1).all()
     assert pl.read_parquet(work / "results/summaries/scaling/ladder.parquet").height == 2 * 5
     for dataset in ("languages", "compounds"):
-        assert (work / f"results/plots/ladder/f1_vs_k__{dataset}.png").stat().st_size > 10_000
+        for figure in ("models/tiny-2/sparsity", "families/ladder/features"):
+            assert (work / f"results/plots/{figure}__{dataset}.png").stat().st_size > 10_000
+    assert (work / "results/summaries/models/tiny-1/neurons.csv").stat().st_size > 0

@@ -180,16 +180,20 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
     work = completed
     assert plan(work) == {}
     one_model = {"extract_activations": 2, "probe_layers": 2, "model_summary": 1}
+    # what reads one model's summary: its neuron table, figures, case studies and ablation
+    downstream = {"neuron_tables": 1, "plot_model": 1, "neuron_case_studies": 1,
+                  "neuron_ablation": 1}
+    family = {"scaling_summary": 1, "family_tables": 1, "plot_family": 1}
     # the model selection: the family tables need two models, so none is planned
     assert plan(work, "--config", "models=[tiny-1]", "--forcerun", "extract_activations") == {
-        **one_model, "all": 1}
+        **one_model, **downstream, "all": 1}
     # the model's own summary as the target (docs/scaleout.md)
     assert plan(work, "results/summaries/models/tiny-1/best_layers.parquet",
                 "--forcerun", "extract_activations") == one_model
     # one (model, dataset) forced in the full selection: its chain and the family tables
     assert plan(work, "--forcerun", "results/activations/tiny-1/languages") == {
-        "extract_activations": 1, "probe_layers": 1, "model_summary": 1, "scaling_summary": 1,
-        "plot_f1_vs_k": 2, "all": 1}
+        "extract_activations": 1, "probe_layers": 1, "model_summary": 1, **downstream, **family,
+        "all": 1}
     # a new ladder rung trains and probes only itself (the corpus and tokenizer are kept)
     rung = work / "rung.yaml"
     rung.write_text(yaml.safe_dump({
@@ -197,7 +201,7 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
         "models": ["tiny-1", "tiny-2", "tiny-3"]}))
     assert plan(work, "--configfile", "config/config.yaml", str(rung)) == {
         "ladder_train": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 1,
-        "scaling_summary": 1, "plot_f1_vs_k": 2, "all": 1}
+        **downstream, **family, "all": 1}
 
 
 def save_checkpoint(model_dir: Path, out: Path, seed: int) -> None:
@@ -223,8 +227,11 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     configs = ["--configfile", "config/config.yaml", str(sweep)]
     # adding two checkpoints: their jobs only (the ladder's are up to date; one checkpoint on
     # the size axis, so no new scaling table)
+    per_model = {"neuron_tables": 2, "plot_model": 2, "neuron_case_studies": 2,
+                 "neuron_ablation": 2}
     assert plan(work, *configs) == {"extract_activations": 4, "probe_layers": 4,
-                                    "model_summary": 2, "training_summary": 1, "all": 1}
+                                    "model_summary": 2, **per_model, "training_summary": 1,
+                                    "all": 1}
     snakemake(work, *configs)
     table = pl.read_parquet(work / "results/summaries/training/tinyneox.parquet")
     assert table.height == 2 * 5  # 2 checkpoints x 5 features
@@ -243,7 +250,7 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
         "models": ["ckpt"]}))
     assert plan(work, *configs, str(extra)) == {
         "build_dataset": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 2,
-        "training_summary": 1, "all": 1}
+        **per_model, "training_summary": 1, "all": 1}
 
 
 def test_neuron_case_studies_and_ablation(completed: Path):

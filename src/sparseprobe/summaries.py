@@ -1,5 +1,5 @@
-"""Aggregations of the long-format probe results (polars): the summary tables, and the F1-vs-k
-figure. docs/summaries.md describes every table; the contract the other stages read is there.
+"""Aggregations of the long-format probe results (polars): the summary tables (the figures drawn
+from them are in ``sparseprobe.plots``). docs/summaries.md describes every table; the contract the other stages read is there.
 
 Definitions (used by every table here):
 
@@ -446,52 +446,3 @@ def write_family_tables(scaling_path, models_out, dynamics_out,
     scaling = pl.read_parquet(scaling_path)
     model_means(scaling).write_parquet(models_out)
     dynamics_table(scaling, thresholds).write_parquet(dynamics_out)
-
-
-# ---- figure ---------------------------------------------------------------------------------
-
-
-def plot_f1_vs_k(model_probe_files, out_path, dataset: str) -> None:
-    """One PNG for ``dataset``: a panel per feature, test F1 (best layer) against k on a log
-    axis, a line per model coloured by size; the dense probe as a marker at the right."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    best = best_layers(read_results(list(model_probe_files)).filter(pl.col("dataset") == dataset))
-    features = best["feature"].unique(maintain_order=True).to_list()
-    models = best.select("model", "n_parameters").unique().sort("n_parameters")["model"].to_list()
-    cols = min(5, max(1, len(features)))
-    rows = math.ceil(len(features) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
-                             sharex=True, sharey=True)
-    cmap = plt.get_cmap("viridis")
-    for ax, feature in zip(axes.flat, features):
-        sub = best.filter(pl.col("feature") == feature)
-        metric = "r2" if sub["task"][0] == "regression" else "f1"
-        for i, model in enumerate(models):
-            color = cmap(i / max(1, len(models) - 1))
-            line = sub.filter((pl.col("model") == model)
-                              & pl.col("method").is_in(["mean_diff", "correlation"]))
-            line = line.sort("k")
-            ax.plot(line["k"], line[metric], color=color, label=model, lw=1.2, marker=".", ms=3)
-            dense = sub.filter((pl.col("model") == model) & (pl.col("method") == "dense"))
-            if dense.height:
-                ax.scatter([line["k"].max() * 1.6], dense[metric], color=color, marker="D", s=10)
-        ax.set_xscale("log", base=2)
-        ax.set_title(feature if metric == "f1" else f"{feature} (R$^2$)", fontsize=9)
-        ax.set_ylim(0, 1.02)
-        ax.grid(alpha=0.3)
-    for ax in axes.flat[len(features):]:
-        ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("k (neurons); diamond = dense")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("test F1 (best layer)")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"{dataset}: k-sparse probe F1 by model size", fontsize=11)
-    fig.tight_layout()
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
