@@ -163,6 +163,11 @@ def figure_targets():
                 dataset=DATASETS,
             )
             targets.append(f"results/plots/families/{family}/summary.png")
+    targets += expand(
+        "results/plots/families/{family}/training__{dataset}.png",
+        family=TRAINING,
+        dataset=DATASETS,
+    )
     return targets
 
 
@@ -208,4 +213,14 @@ def family_figure(figure, dataset):
         category=dataset,
         subcategory="across model sizes",
         labels={"family": "{family}", "figure": title},
+    )
+
+
+def training_figure(dataset):
+    return report(
+        f"results/plots/families/{{family}}/training__{dataset}.png",
+        caption="../report/training_dynamics.rst",
+        category=dataset,
+        subcategory="across training",
+        labels={"family": "{family}", "figure": "F1 across training"},
     )

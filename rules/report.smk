@@ -66,3 +66,22 @@ rule plot_family:
         scaling_k=SUMMARIES.get("scaling_k", [1, 16]),
     script:
         "../scripts/plot_family.py"
+
+
+rule plot_training:
+    input:
+        "results/summaries/training/{family}.parquet",
+    output:
+        [training_figure(d) for d in DATASETS],
+    log:
+        "results/logs/plot_training/{family}.log",
+    benchmark:
+        "results/benchmarks/plot_training/{family}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        datasets=list(DATASETS),
+    script:
+        "../scripts/plot_training.py"

@@ -5,7 +5,13 @@ rule training_summary:
             model=TRAINING[wildcards.family],
         ),
     output:
-        "results/summaries/training/{family}.parquet",
+        report(
+            "results/summaries/training/{family}.parquet",
+            caption="../report/tables/training.rst",
+            category="tables",
+            subcategory="per family",
+            labels={"family": "{family}", "table": "training checkpoints"},
+        ),
     log:
         "results/logs/training_summary/{family}.log",
     benchmark:

@@ -220,3 +220,30 @@ def test_missing_rows_and_columns_are_named(tmp_path):
 def test_size_labels():
     assert [plots.size_label(n) for n in (950, 134_384, 1_841_920, 70_000_000, 6.9e9)] == [
         "950", "134k", "1.8M", "70M", "6.9B"]
+
+
+def training_table() -> pl.DataFrame:
+    """Two swept models x three checkpoints of one feature (a binary one)."""
+    rows = []
+    for model, size in (("big", 2000), ("small", 1000)):
+        for step in (0, 1000, 143000):
+            rows.append({"model": f"{model}@step{step}", "base_model": model, "n_parameters": size,
+                         "step": step, "dataset": "langs", "feature": "fr",
+                         "task": "classification", "f1_k1": size / 4000 + step / 1e6,
+                         "f1_dense": 0.9, "r2_k1": None, "r2_dense": None})
+    return pl.DataFrame(rows)
+
+
+def test_training_dynamics_lines_are_checkpoint_rows(tmp_path, drawn):
+    plots.training_dynamics(training_table(), "langs", tmp_path / "t.png")
+    _png_ok(tmp_path / "t.png")
+    fr = drawn[0].axes[0]
+    assert fr.get_title() == "fr" and fr.get_xscale() == "symlog"
+    solid = [line for line in fr.get_lines() if line.get_linestyle() == "-"]
+    dashed = [line for line in fr.get_lines() if line.get_linestyle() == "--"]
+    assert len(solid) == len(dashed) == 2  # one model each, smaller model first
+    assert list(solid[0].get_xdata()) == [0, 1000, 143000]
+    assert list(np.round(solid[0].get_ydata(), 6)) == [0.25, 0.251, 0.393]
+    assert list(dashed[1].get_ydata()) == [0.9, 0.9, 0.9]
+    with pytest.raises(ReportError, match="dataset"):
+        plots.training_dynamics(training_table(), "nope", tmp_path / "u.png")

@@ -231,13 +231,15 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
                  "neuron_ablation": 2}
     assert plan(work, *configs) == {"extract_activations": 4, "probe_layers": 4,
                                     "model_summary": 2, **per_model, "training_summary": 1,
-                                    "all": 1}
+                                    "plot_training": 1, "all": 1}
     snakemake(work, *configs)
     table = pl.read_parquet(work / "results/summaries/training/tinyneox.parquet")
     assert table.height == 2 * 5  # 2 checkpoints x 5 features
     assert table.filter(pl.col("feature") == "fr")["step"].to_list() == [10, 20]
     assert set(table["model"]) == {"ckpt@step10", "ckpt@step20"}
     assert {"f1_k1", "f1_k16", "f1_dense", "k_90pct_dense", "checkpoint"} <= set(table.columns)
+    for dataset in ("languages", "compounds"):
+        assert (work / f"results/plots/families/tinyneox/training__{dataset}.png").stat().st_size
     probes = pl.read_parquet(work / "results/summaries/models/ckpt@step20/probes.parquet")
     assert probes["model"].unique().to_list() == ["ckpt@step20"]
     assert plan(work, *configs) == {}
@@ -250,7 +252,7 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
         "models": ["ckpt"]}))
     assert plan(work, *configs, str(extra)) == {
         "build_dataset": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 2,
-        **per_model, "training_summary": 1, "all": 1}
+        **per_model, "training_summary": 1, "plot_training": 1, "all": 1}
 
 
 def test_neuron_case_studies_and_ablation(completed: Path):

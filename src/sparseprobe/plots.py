@@ -92,12 +92,14 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _grid(n_panels: int, max_cols: int, panel_w: float, panel_h: float, **kwargs):
+def _grid(n_panels: int, max_cols: int, panel_w: float, panel_h: float, bottom: float = 0.6,
+          **kwargs):
     """A grid of panels with fixed margins (in inches). Matplotlib's constrained layout costs
-    about 0.1 s per panel, more than drawing them: a 21-panel figure took 4.6 s, now 2 s."""
+    about 0.1 s per panel, more than drawing them: a 21-panel figure took 4.6 s, now 2.5 s.
+    ``bottom``: inches below the panels (more for a figure legend, see :func:`_bottom_legend`)."""
     cols = min(max_cols, max(1, n_panels))
     rows = math.ceil(n_panels / cols)
-    left, right, bottom, top = 0.75, 1.1, 0.6, 0.75  # right: room for a colour bar or legend
+    left, right, top = 0.75, 1.1, 0.75  # right: room for a colour bar
     width, height = panel_w * cols + left + right, panel_h * rows + bottom + top
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False, **kwargs)
     fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
@@ -116,6 +118,16 @@ def _save(fig, out: str | Path, svg: str | Path | None = None, tight: bool = Tru
             with plt.rc_context({} if tight else {"savefig.bbox": "standard"}):
                 fig.savefig(path, dpi=_DPI)
     plt.close(fig)
+
+
+LEGEND_BOTTOM = 1.25
+"""Inches below a :func:`_grid` whose figure legend sits under the x labels."""
+
+
+def _bottom_legend(fig, handles) -> None:
+    """A one-row legend at the bottom edge of the figure, below the panels' x labels."""
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01),
+               ncols=len(handles), frameon=False)
 
 
 def _log2_k_axis(ax) -> None:
@@ -295,7 +307,8 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
     offsets = np.exp(np.linspace(-0.07, 0.07, len(series))) if len(series) > 1 else [1.0]
     norm = mcolors.Normalize(0, 1)
     with _style():
-        fig, axes = _grid(len(features), max_cols, 2.5, 2.3, sharex=True, sharey=True)
+        fig, axes = _grid(len(features), max_cols, 2.5, 2.3, bottom=LEGEND_BOTTOM, sharex=True,
+                          sharey=True)
         for ax, (feature, task) in zip(axes.flat, features):
             sub = rows.filter(pl.col("feature") == feature)
             for (label, k, marker), offset in zip(series, offsets):
@@ -315,7 +328,7 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
             ax.set_xlabel("parameters")
         handles = [plt.Line2D([], [], marker=m, ls="", color="white", markeredgecolor="black",
                               markersize=6, label=label) for label, _, m in series]
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(series), frameon=False)
+        _bottom_legend(fig, handles)
         fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes, shrink=0.6,
                      pad=0.01).set_label(_metric_label(task for _, task in features) + " at the best layer")
         fig.suptitle(f"{dataset}: depth of the best layer against model size")
@@ -360,7 +373,7 @@ def feature_scaling(scaling: pl.DataFrame, dynamics: pl.DataFrame | None, datase
     sizes = sorted(rows["n_parameters"].unique().to_list())
     features = rows.select("feature", "task").unique(maintain_order=True).rows()
     with _style():
-        fig, axes = _grid(len(features), max_cols, 2.5, 2.3, sharex=True)
+        fig, axes = _grid(len(features), max_cols, 2.5, 2.3, bottom=LEGEND_BOTTOM, sharex=True)
         for ax, (feature, task) in zip(axes.flat, features):
             sub = rows.filter(pl.col("feature") == feature)
             for line in _scaling_series(METRIC[task], k_values):
@@ -381,10 +394,59 @@ def feature_scaling(scaling: pl.DataFrame, dynamics: pl.DataFrame | None, datase
             ax.set_xlabel("parameters")
         handles = [plt.Line2D([], [], color=line.color, marker=line.marker, ls=line.style,
                               label=line.label) for line in _scaling_series("f1", k_values)]
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        _bottom_legend(fig, handles)
         fig.suptitle(f"{dataset}: best-layer probe F1 against model size"
                      + (" [scaling dynamic]" if labels else ""))
         _save(fig, out, svg, tight=False)
+
+
+TRAINING_COLUMNS = ["model", "base_model", "n_parameters", "step", "dataset", "feature", "task"]
+
+
+def training_dynamics(training: pl.DataFrame, dataset: str, out: str | Path,
+                      svg: str | Path | None = None, max_cols: int = 6) -> None:
+    """One family, one dataset, across training: per feature, the best-layer F1 of the top-1
+    mean-difference probe (solid) and of the dense probe (dashed) against the training step, a
+    colour per swept model (by size). Reads the training table
+    (``results/summaries/training/{family}.parquet``); regression targets show R^2."""
+    require_columns(training, TRAINING_COLUMNS, "training table")
+    rows = _select(training, "training table", dataset=dataset).sort("n_parameters", "step")
+    models = rows.select("base_model", "n_parameters").unique().sort("n_parameters")["base_model"]
+    colors = dict(zip(models, plt.get_cmap("viridis")(np.linspace(0.1, 0.85, len(models)))))
+    features = rows.select("feature", "task").unique(maintain_order=True).rows()
+    with _style():
+        fig, axes = _grid(len(features), max_cols, 2.5, 2.3, bottom=LEGEND_BOTTOM, sharex=True)
+        for ax, (feature, task) in zip(axes.flat, features):
+            metric = METRIC[task]
+            for model in models:
+                sub = rows.filter((pl.col("feature") == feature) & (pl.col("base_model") == model))
+                for column, style in ((f"{metric}_k1", "-"), (f"{metric}_dense", "--")):
+                    if column in sub.columns:
+                        ax.plot(sub["step"], sub[column].cast(pl.Float64).fill_null(np.nan),
+                                color=colors[model], ls=style, marker="o", ms=2.5, lw=1.2)
+            ax.set_xscale("symlog", linthresh=1.0)
+            _metric_ylim(ax, task)
+            ax.set_title(_feature_title(feature, task))
+            ax.grid(alpha=0.25)
+        for ax in axes[-1]:
+            ax.set_xlabel("training step")
+        for ax in axes[:, 0]:
+            ax.set_ylabel(_metric_label(task for _, task in features))
+        handles = [plt.Line2D([], [], color=colors[m], label=m) for m in models] + [
+            plt.Line2D([], [], color="0.3", ls="-", label="top-1 mean-diff probe"),
+            plt.Line2D([], [], color="0.3", ls="--", label="dense probe")]
+        _bottom_legend(fig, handles)
+        fig.suptitle(f"{dataset}: best-layer probe F1 across training")
+        _save(fig, out, svg, tight=False)
+
+
+def write_training_figures(training_path: str | Path, datasets: Sequence[str],
+                           out_dir: str | Path) -> None:
+    """The training-dynamics figure of every dataset (``training__{dataset}.png``) of one
+    family's training table."""
+    training = pl.read_parquet(training_path)
+    for dataset in datasets:
+        training_dynamics(training, dataset, Path(out_dir) / f"training__{dataset}.png")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,9 @@
+import _bootstrap  # noqa: F401
+from pathlib import Path
+
+from sparseprobe.plots import write_training_figures
+from sparseprobe.workflow import logged
+
+with logged(snakemake.log[0]):
+    write_training_figures(snakemake.input[0], snakemake.params.datasets,
+                           Path(snakemake.output[0]).parent)
