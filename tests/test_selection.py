@@ -119,3 +119,21 @@ def test_iterative_pruning_removes_the_best_neuron_each_step():
     for step, row in enumerate(rows):
         assert not set(removed[:step]) & set(row["neurons"])
     assert rows[-1]["f1"] < rows[0]["f1"]  # losing planted neurons costs F1
+
+
+def test_mutual_info_on_a_wide_layer_scores_the_mean_difference_prefilter_only():
+    """Wider than MUTUAL_INFO_CANDIDATES: the order is a permutation whose head is the top
+    neurons by mean difference re-ordered by mutual information; the tail keeps mean-difference
+    order. A planted neuron is found first."""
+    from sparseprobe.selection import MUTUAL_INFO_CANDIDATES, mean_difference, rank
+
+    rng = np.random.default_rng(0)
+    d = MUTUAL_INFO_CANDIDATES + 200
+    x = rng.normal(size=(400, d))
+    y = rng.random(400) < 0.3
+    x[y, 7] += 3.0
+    order = rank("mutual_info", x, y, seed=1)
+    by_mean_diff = np.argsort(-mean_difference(x, y), kind="stable")
+    assert sorted(order) == list(range(d)) and order[0] == 7
+    assert set(order[:MUTUAL_INFO_CANDIDATES]) == set(by_mean_diff[:MUTUAL_INFO_CANDIDATES])
+    assert list(order[MUTUAL_INFO_CANDIDATES:]) == list(by_mean_diff[MUTUAL_INFO_CANDIDATES:])
