@@ -120,6 +120,14 @@ def _save(fig, out: str | Path, svg: str | Path | None = None, tight: bool = Tru
     plt.close(fig)
 
 
+def _axis_labels(axes, xlabel: str, ylabel: str) -> None:
+    """x labels under the bottom row of a :func:`_grid`, y labels left of its first column."""
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+
+
 LEGEND_BOTTOM = 1.25
 """Inches below a :func:`_grid` whose figure legend sits under the x labels."""
 
@@ -212,10 +220,7 @@ def sparsity_by_layer(probes: pl.DataFrame, dataset: str, out: str | Path,
             _metric_ylim(ax, task)
             ax.set_title(_feature_title(feature, task))
             ax.grid(alpha=0.25)
-        for ax in axes[-1]:
-            ax.set_xlabel("k (neurons)")
-        for ax in axes[:, 0]:
-            ax.set_ylabel(_metric_label(task for _, task in features))
+        _axis_labels(axes, "k (neurons)", _metric_label(task for _, task in features))
         bar = fig.colorbar(mappable, ax=axes, shrink=0.6 if axes.shape[0] > 1 else 0.9,
                            ticks=range(n_layers), pad=0.01)
         bar.set_label("layer (dark = deep)")
@@ -322,10 +327,7 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
             ax.set_ylim(-0.02, 1.08)
             ax.set_title(_feature_title(feature, task))
             ax.grid(alpha=0.25)
-        for ax in axes[:, 0]:
-            ax.set_ylabel("best layer (relative depth)")
-        for ax in axes[-1]:
-            ax.set_xlabel("parameters")
+        _axis_labels(axes, "parameters", "best layer (relative depth)")
         handles = [plt.Line2D([], [], marker=m, ls="", color="white", markeredgecolor="black",
                               markersize=6, label=label) for label, _, m in series]
         _bottom_legend(fig, handles)
@@ -388,10 +390,7 @@ def feature_scaling(scaling: pl.DataFrame, dynamics: pl.DataFrame | None, datase
             dynamic = labels.get(feature)
             ax.set_title(_feature_title(feature, task, f"[{dynamic}]" if dynamic else ""))
             ax.grid(alpha=0.25)
-        for ax in axes[:, 0]:
-            ax.set_ylabel(_metric_label(task for _, task in features))
-        for ax in axes[-1]:
-            ax.set_xlabel("parameters")
+        _axis_labels(axes, "parameters", _metric_label(task for _, task in features))
         handles = [plt.Line2D([], [], color=line.color, marker=line.marker, ls=line.style,
                               label=line.label) for line in _scaling_series("f1", k_values)]
         _bottom_legend(fig, handles)
@@ -428,10 +427,7 @@ def training_dynamics(training: pl.DataFrame, dataset: str, out: str | Path,
             _metric_ylim(ax, task)
             ax.set_title(_feature_title(feature, task))
             ax.grid(alpha=0.25)
-        for ax in axes[-1]:
-            ax.set_xlabel("training step")
-        for ax in axes[:, 0]:
-            ax.set_ylabel(_metric_label(task for _, task in features))
+        _axis_labels(axes, "training step", _metric_label(task for _, task in features))
         handles = [plt.Line2D([], [], color=colors[m], label=m) for m in models] + [
             plt.Line2D([], [], color="0.3", ls="-", label="top-1 mean-diff probe"),
             plt.Line2D([], [], color="0.3", ls="--", label="dense probe")]
@@ -544,69 +540,43 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
 # --- entry points of the workflow's scripts (read the tables, draw) -----------------------------
 
 
-def _read(path: str | Path, columns: Sequence[str], **equal: object) -> pl.DataFrame:
-    """The rows of a Parquet table whose columns equal ``equal`` (filtered while scanning, so a
-    large table stays cheap); an error naming the file if it lacks one of ``columns``."""
+def _read(path: str | Path, columns: Sequence[str]) -> pl.DataFrame:
+    """A Parquet table a figure reads; an error naming the file if it lacks one of
+    ``columns``."""
     schema = pl.read_parquet_schema(path)
     missing = [col for col in columns if col not in schema]
     if missing:
         raise ReportError(f"{path}: missing column(s) {missing}; a figure needs {list(columns)}")
-    frame = pl.scan_parquet(path).filter(*(pl.col(c) == v for c, v in equal.items()))
-    return frame.collect()
-
-
-def write_model_figures(probes_path: str | Path, dataset: str, sparsity_out: str | Path,
-                        heatmap_out: str | Path, heatmap_k: Sequence[int]) -> None:
-    """The per-model figures of one dataset (a and b) from one model's Table 1."""
-    probes = _read(probes_path, PROBE_COLUMNS, dataset=dataset).select(PROBE_COLUMNS)
-    sparsity_by_layer(probes, dataset, sparsity_out)
-    f1_heatmap(probes, dataset, heatmap_out, heatmap_k)
-
-
-def write_best_layer_figure(best_paths: Sequence[str | Path], dataset: str, out: str | Path,
-                            svg: str | Path, k_values: Sequence[int]) -> None:
-    """Figure c of one family and dataset from its models' Table 2 files."""
-    best = pl.concat([_read(path, BEST_COLUMNS, dataset=dataset).select(BEST_COLUMNS)
-                      for path in best_paths])
-    best_layer_depth(best, dataset, out, k_values, svg=svg)
-
-
-def write_feature_scaling_figure(scaling_path: str | Path, dynamics_path: str | Path,
-                                 dataset: str, out: str | Path, svg: str | Path,
-                                 k_values: Sequence[int]) -> None:
-    """Figure d (per feature) of one family and dataset from its Tables 5 and 7."""
-    scaling = _read(scaling_path, SCALING_COLUMNS, dataset=dataset)
-    dynamics = _read(dynamics_path, DYNAMICS_COLUMNS, dataset=dataset)
-    feature_scaling(scaling, dynamics, dataset, out, k_values, svg=svg)
-
-
-def write_family_figure(models_path: str | Path, out: str | Path, svg: str | Path) -> None:
-    """Figure d (family summary) from the family's Table 6."""
-    family_scaling(_read(models_path, MODELS_COLUMNS), out, svg=svg)
+    return pl.read_parquet(path)
 
 
 def write_all_model_figures(probes_path: str | Path, datasets: Sequence[str], out_dir: str | Path,
                             heatmap_k: Sequence[int]) -> None:
     """Every per-model figure (a and b) of every dataset from one model's Table 1, as
     ``{out_dir}/sparsity__{dataset}.png`` and ``heatmap__{dataset}.png``: one job per model,
-    as each plotting process pays a fixed start-up (about 2 s) whatever it draws."""
+    as each plotting process pays a fixed start-up (about 2 s) whatever it draws. The table is
+    read once; each figure selects its dataset's rows."""
+    probes = _read(probes_path, PROBE_COLUMNS).select(PROBE_COLUMNS)
     for dataset in datasets:
-        write_model_figures(probes_path, dataset, Path(out_dir) / f"sparsity__{dataset}.png",
-                            Path(out_dir) / f"heatmap__{dataset}.png", heatmap_k)
+        sparsity_by_layer(probes, dataset, Path(out_dir) / f"sparsity__{dataset}.png")
+        f1_heatmap(probes, dataset, Path(out_dir) / f"heatmap__{dataset}.png", heatmap_k)
 
 
 def write_all_family_figures(best_paths: Sequence[str | Path], scaling_path: str | Path,
                              dynamics_path: str | Path, models_path: str | Path,
                              datasets: Sequence[str], out_dir: str | Path,
                              k_values: Sequence[int]) -> None:
-    """Every family figure: per dataset c (``best_layer__{dataset}``) and d
-    (``features__{dataset}``), and the family summary (``summary``), each as PNG and SVG in
-    ``out_dir``."""
+    """Every family figure: per dataset c (``best_layer__{dataset}``, from the models' Table 2
+    files) and d (``features__{dataset}``, Tables 5 and 7), and the family summary
+    (``summary``, Table 6), each as PNG and SVG in ``out_dir``. Each table is read once."""
     out_dir = Path(out_dir)
+    best = pl.concat([_read(path, BEST_COLUMNS).select(BEST_COLUMNS) for path in best_paths])
+    scaling = _read(scaling_path, SCALING_COLUMNS)
+    dynamics = _read(dynamics_path, DYNAMICS_COLUMNS)
     for dataset in datasets:
-        write_best_layer_figure(best_paths, dataset, out_dir / f"best_layer__{dataset}.png",
-                                out_dir / f"best_layer__{dataset}.svg", k_values)
-        write_feature_scaling_figure(scaling_path, dynamics_path, dataset,
-                                     out_dir / f"features__{dataset}.png",
-                                     out_dir / f"features__{dataset}.svg", k_values)
-    write_family_figure(models_path, out_dir / "summary.png", out_dir / "summary.svg")
+        best_layer_depth(best, dataset, out_dir / f"best_layer__{dataset}.png", k_values,
+                         svg=out_dir / f"best_layer__{dataset}.svg")
+        feature_scaling(scaling, dynamics, dataset, out_dir / f"features__{dataset}.png",
+                        k_values, svg=out_dir / f"features__{dataset}.svg")
+    family_scaling(_read(models_path, MODELS_COLUMNS), out_dir / "summary.png",
+                   svg=out_dir / "summary.svg")
