@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -84,14 +83,11 @@ class _Numpy:
         out[:, :, -1] = 1.0
         return out
 
-    def as_float64(self, a):
-        return a.astype(np.float64)
-
     def to_numpy(self, a):
         return np.asarray(a)
 
-    def __getattr__(self, item: str) -> Any:  # where, zeros, ones, concatenate, diag
-        return getattr(np, item)
+    def zeros(self, shape):
+        return np.zeros(shape)
 
 
 class _Torch:
@@ -135,23 +131,11 @@ class _Torch:
         ones = self.torch.ones((*x.shape[:2], 1), dtype=torch_dtype, device=self.device)
         return self.torch.cat([x, ones], dim=2)
 
-    def as_float64(self, a):
-        return a.to(self.torch.float64)
-
-    def zeros(self, shape, dtype=None):
+    def zeros(self, shape):
         return self.torch.zeros(shape, dtype=self.torch.float64, device=self.device)
-
-    def ones(self, shape, dtype=None):
-        return self.torch.ones(shape, dtype=self.torch.float64, device=self.device)
-
-    def concatenate(self, arrays, axis):
-        return self.torch.cat(arrays, dim=axis)
 
     def to_numpy(self, a):
         return a.cpu().numpy()
-
-    def __getattr__(self, item: str) -> Any:  # diag
-        return getattr(self.torch, item)
 
 
 def array_backend(device: str):
