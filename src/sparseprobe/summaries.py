@@ -216,7 +216,7 @@ def write_neuron_tables(probes_path, best_parquet, best_csv, above_parquet, abov
 # ---- the family scaling table (5) -----------------------------------------------------------
 
 
-def _first_k_reaching(sweep: pl.DataFrame, dense: pl.DataFrame, keys: list[str],
+def first_k_reaching(sweep: pl.DataFrame, dense: pl.DataFrame, keys: list[str],
                       fraction: float, name: str) -> pl.DataFrame:
     """Per key: the smallest k whose sweep score reaches ``fraction`` x the dense score (a
     1e-12 tolerance absorbs float rounding); no row when never or when dense <= 0."""
@@ -273,7 +273,7 @@ def scaling_table(probes: pl.DataFrame, k_values: list[int]) -> pl.DataFrame:
             on=keys, how="left")
     dense_score = dense.select(*keys, _dense="_score")
     for fraction, name in ((0.9, "k_90"), (0.95, "k_95")):
-        table = table.join(_first_k_reaching(sweep, dense_score, keys, fraction, name),
+        table = table.join(first_k_reaching(sweep, dense_score, keys, fraction, name),
                            on=keys, how="left")
     f1_best = pl.concat([sweep, dense]).group_by(keys).agg(f1_best=pl.col("f1").max())
     table = table.join(f1_best, on=keys, how="left")

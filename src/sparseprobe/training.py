@@ -17,27 +17,22 @@ from pathlib import Path
 import polars as pl
 
 from sparseprobe.results import read_results
-from sparseprobe.summaries import best_layers, scaling_table
-
-SPARSE_METHODS = ["mean_diff", "correlation"]
+from sparseprobe.summaries import SWEEP_METHODS, best_layers, first_k_reaching, scaling_table
 
 
 def k_to_reach(probes: pl.DataFrame, fraction: float = 0.9) -> pl.DataFrame:
     """Per (model, dataset, feature): the smallest k whose best-layer mean-difference probe
     reaches ``fraction`` of the dense probe's best-layer F1 (regression: R^2), as column
-    ``k_{percent}pct_dense``; null when no k in the grid reaches it or there is no dense probe.
-    A small value means the feature is read from few neurons."""
+    ``k_{percent}pct_dense``; null when no k in the grid reaches it, or there is no dense probe
+    or its score is <= 0. The same definition as the scaling table's ``k_90``/``k_95``
+    (:func:`sparseprobe.summaries.first_k_reaching`). A small value means the feature is read
+    from few neurons."""
     column = f"k_{round(100 * fraction)}pct_dense"
     best = best_layers(probes).with_columns(_score=pl.coalesce("f1", "r2"))
     keys = ["model", "dataset", "feature"]
     dense = best.filter(pl.col("method") == "dense").select(*keys, _dense="_score")
-    reached = (
-        best.filter(pl.col("method").is_in(SPARSE_METHODS))
-        .join(dense, on=keys)
-        .filter(pl.col("_score") >= fraction * pl.col("_dense"))
-        .group_by(keys)
-        .agg(pl.col("k").min().alias(column))
-    )
+    sweep = best.filter(pl.col("method").is_in(SWEEP_METHODS))
+    reached = first_k_reaching(sweep, dense, keys, fraction, column)
     return best.select(keys).unique().join(reached, on=keys, how="left")
 
 
@@ -50,9 +45,10 @@ def training_table(probes: pl.DataFrame, checkpoints: list[dict], k_values: list
     keys = pl.DataFrame(checkpoints, schema={"model": pl.String, "base_model": pl.String,
                                              "checkpoint": pl.String, "step": pl.Int64})
     probes = probes.filter(pl.col("model").is_in(keys["model"].implode()))
+    # the scaling table's k_90 is k_to_reach at 0.9 (the same definition, already computed)
     table = (
         scaling_table(probes, k_values)
-        .join(k_to_reach(probes), on=["model", "dataset", "feature"], how="left")
+        .with_columns(k_90pct_dense=pl.col("k_90"))
         .join(keys, on="model", how="left")
     )
     front = ["base_model", "checkpoint", "step"]
