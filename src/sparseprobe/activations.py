@@ -74,6 +74,20 @@ def align_span(
     ]
 
 
+def span_window(offsets: list[tuple[int, int]], span_start: int, span_end: int, budget: int
+                ) -> tuple[int, int, list[int]]:
+    """The tokens [start, end) an example is read through, at most ``budget`` of them and
+    ending at the span's last token, and the span's token indices inside that window (empty
+    when no token overlaps the span; span tokens before a long window's start are dropped).
+    Extraction and the neuron case studies both cut windows with it."""
+    positions = align_span(offsets, span_start, span_end)
+    if not positions:
+        return 0, 0, []
+    end = positions[-1] + 1
+    start = max(0, end - budget)
+    return start, end, [p for p in positions if p >= start]
+
+
 def tokenize_example(
     tokenizer, text: str, span_start: int, span_end: int, context_tokens: int, prefix_id: int | None
 ) -> TokenizedExample:
@@ -104,18 +118,15 @@ def tokenize_examples(
 
 def _window(text: str, ids: list[int], offsets, span_start: int, span_end: int,
             context_tokens: int, prefix_id: int | None) -> TokenizedExample:
-    offsets = [tuple(o) for o in offsets]
-    positions = align_span(offsets, span_start, span_end)
-    if not positions:
+    budget = context_tokens - (1 if prefix_id is not None else 0)
+    start, end, inside = span_window([tuple(o) for o in offsets], span_start, span_end, budget)
+    if not inside:
         raise ActivationStoreError(
             f"no token overlaps the span [{span_start}, {span_end}) of text {text[:60]!r}"
         )
-    budget = context_tokens - (1 if prefix_id is not None else 0)
-    end = positions[-1] + 1
-    start = max(0, end - budget)
     window_ids = ids[start:end]
     shift = (1 if prefix_id is not None else 0) - start
-    window_positions = [p + shift for p in positions if p >= start]
+    window_positions = [p + shift for p in inside]
     if prefix_id is not None:
         window_ids = [prefix_id] + window_ids
     return TokenizedExample(window_ids, window_positions)

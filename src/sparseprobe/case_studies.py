@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sparseprobe.activations import align_span
+from sparseprobe.activations import span_window
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import FeatureDataset, load_feature_dataset
 from sparseprobe.errors import NeuronStudyError
@@ -72,14 +72,12 @@ def read_window(
     tokens, prefix included, ending at the span's last token) and of the aggregation."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = [tuple(o) for o in enc["offset_mapping"]]
-    positions = align_span(offsets, span_start, span_end)
-    if not positions:
+    budget = context_tokens - (1 if has_prefix else 0)
+    first, end, in_window = span_window(offsets, span_start, span_end, budget)
+    if not in_window:
         raise NeuronStudyError(
             f"no token overlaps the span [{span_start}, {span_end}) of text {text[:60]!r}"
         )
-    end = positions[-1] + 1
-    first = max(0, end - (context_tokens - (1 if has_prefix else 0)))
-    in_window = [p for p in positions if p >= first]
     read = in_window[-1:] if aggregation == "last" else in_window
     return ReadWindow(offsets[first][0], offsets[end - 1][1], _merge([offsets[p] for p in read]))
 
