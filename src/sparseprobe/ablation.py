@@ -47,7 +47,7 @@ from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import FeatureDataset, load_feature_dataset
 from sparseprobe.datasets.schema import stable_seed
 from sparseprobe.errors import NeuronStudyError
-from sparseprobe.models import LoadedModel
+from sparseprobe.models import LoadedModel, prefix_token_id
 from sparseprobe.neuron_table import neuron_of, read_neuron_table
 
 HOOK = "mlp.hook_post"
@@ -122,10 +122,7 @@ def encode(tokenizer, text: str, tokens: int, prefix_id: int | None) -> list[int
 
 
 def _prefix(model: LoadedModel) -> int | None:
-    if not model.spec.prepend_bos:
-        return None
-    tok = model.tokenizer
-    return tok.bos_token_id if tok.bos_token is not None else tok.cls_token_id
+    return prefix_token_id(model.spec, model.tokenizer)
 
 
 def sequence_losses(model: LoadedModel, sequences: list[list[int]], batch_size: int,

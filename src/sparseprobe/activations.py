@@ -39,7 +39,7 @@ from sparseprobe.hardware import (
     free_memory_bytes,
     peak_bf16_tflops,
 )
-from sparseprobe.models import LoadedModel
+from sparseprobe.models import LoadedModel, prefix_token_id
 from sparseprobe.store import (  # noqa: F401 (read_* re-exported)
     StoreInfo,
     StoreWriter,
@@ -195,12 +195,7 @@ def auto_batch_size(model: LoadedModel, context_tokens: int, n_layers_stored: in
 
 
 def _prefix_id(model: LoadedModel) -> int | None:
-    if not model.spec.prepend_bos:
-        return None
-    tok = model.tokenizer
-    if tok.bos_token is not None:
-        return tok.bos_token_id
-    return tok.cls_token_id  # encoders (BERT): [CLS] plays the role of BOS
+    return prefix_token_id(model.spec, model.tokenizer)
 
 
 def reduce_span(acts: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:

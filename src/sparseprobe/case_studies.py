@@ -216,12 +216,10 @@ def file_stem(neuron: dict) -> str:
 def load_tokenizer(spec: ModelSpec):
     """The model's own tokenizer (as :func:`sparseprobe.models.load_model` loads it), and
     whether extraction prepended a BOS/CLS token (which takes one place in the window)."""
-    from transformers import AutoTokenizer
+    from sparseprobe.models import load_tokenizer, prefix_token_id
 
-    tokenizer = AutoTokenizer.from_pretrained(str(spec.source), revision=spec.revision)
-    has_prefix = spec.prepend_bos and (tokenizer.bos_token is not None
-                                       or tokenizer.cls_token_id is not None)
-    return tokenizer, has_prefix
+    tokenizer = load_tokenizer(spec)
+    return tokenizer, prefix_token_id(spec, tokenizer) is not None
 
 
 def _study_one(neuron: dict, dataset: FeatureDataset, store: Path, tokenizer, has_prefix: bool,

@@ -87,12 +87,7 @@ def load_model(spec: ModelSpec, device: str = "auto", default_dtype: str = "floa
             raise ModelLoadError(
                 f"model '{spec.name}': config declares {key}={declared}, the weights have {actual}"
             )
-    try:  # the model's own tokenizer, unmodified (the bridge may add a bos/pad token)
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(str(spec.source), revision=spec.revision)
-    except Exception as exc:  # noqa: BLE001 - transformers raises many types here
-        raise ModelLoadError(f"model '{spec.name}': no tokenizer with {spec.source}: {exc}") from exc
+    tokenizer = load_tokenizer(spec)
     n_parameters, non_embedding = parameter_counts(spec)
     return LoadedModel(
         spec, bridge, tokenizer, n_layers, d_mlp, n_parameters, device, dtype=dtype,
@@ -128,3 +123,24 @@ def parameter_counts(spec: ModelSpec) -> tuple[int, int]:
 def count_parameters(spec: ModelSpec) -> int:
     """All parameters of the model as published (see :func:`parameter_counts`)."""
     return parameter_counts(spec)[0]
+
+
+def load_tokenizer(spec: ModelSpec):
+    """The model's own tokenizer, unmodified (the bridge may add a bos/pad token to its copy)."""
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(spec.source), revision=spec.revision)
+    except Exception as exc:  # noqa: BLE001 - transformers raises many types here
+        raise ModelLoadError(f"model '{spec.name}': no tokenizer with {spec.source}: {exc}") from exc
+
+
+def prefix_token_id(spec: ModelSpec, tokenizer) -> int | None:
+    """The token put before every text (``prepend_bos``): BOS, or [CLS] for encoders that have
+    no BOS; None when the model does not prepend one. Extraction, ablation and the case studies
+    all read it here, so their windows agree."""
+    if not spec.prepend_bos:
+        return None
+    if tokenizer.bos_token is not None:
+        return tokenizer.bos_token_id
+    return tokenizer.cls_token_id
