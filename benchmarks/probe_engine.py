@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from sparseprobe.probing import (  # noqa: E402
+from sparseprobe.probing.sweep import (  # noqa: E402
     FeatureData, ProbeSettings, k_values, prepare, probe_metrics, sweep_layer)
 
 

@@ -16,7 +16,7 @@ from sparseprobe.config import (
     source_path,
     training_axis,
 )
-from sparseprobe.resources import (
+from sparseprobe.workflow.resources import (
     PYTHIA_VOCAB,
     extraction_resources,
     planned_examples,

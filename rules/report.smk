@@ -1,5 +1,5 @@
 # Figures of the HTML report (`snakemake --report report.html`), drawn from the summary tables by
-# sparseprobe.plots. Per-model figures read one model's tables only; family figures exist for
+# sparseprobe.report.plots. Per-model figures read one model's tables only; family figures exist for
 # families with at least two selected models (see figure_targets in rules/common.smk). One job
 # draws all figures of a model (or a family): a plotting process costs ~2 s to start.
 

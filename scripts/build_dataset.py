@@ -3,7 +3,7 @@ from pathlib import Path
 
 from sparseprobe.config import dataset_source
 from sparseprobe.datasets.builders import BUILDERS
-from sparseprobe.workflow import logged
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     spec = dict(snakemake.params.spec)

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import torch
 
-from sparseprobe.activations import ExtractionSettings, extract_activations
+from sparseprobe.activations.extraction import ExtractionSettings, extract_activations
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import load_feature_dataset
-from sparseprobe.models import load_model
-from sparseprobe.workflow import logged
+from sparseprobe.models.loading import load_model
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)

@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries import DynamicsThresholds, write_family_tables
-from sparseprobe.workflow import logged
+from sparseprobe.summaries.tables import DynamicsThresholds, write_family_tables
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     thresholds = DynamicsThresholds(**snakemake.params.dynamics)

@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.sources import PinnedSource, fetch_source
-from sparseprobe.workflow import logged
+from sparseprobe.sources.packages import PinnedSource, fetch_source
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     source = PinnedSource(name=snakemake.wildcards.source, **snakemake.params.source)

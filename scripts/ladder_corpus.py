@@ -1,8 +1,8 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.corpus import build_corpus
-from sparseprobe.workflow import logged
+from sparseprobe.models.ladder_corpus import build_corpus
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     corpus = snakemake.params.corpus

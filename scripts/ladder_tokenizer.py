@@ -1,8 +1,8 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.ladder import tokenize_corpus, train_tokenizer
-from sparseprobe.workflow import logged
+from sparseprobe.models.ladder import tokenize_corpus, train_tokenizer
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     corpus, tokenizer_dir = Path(snakemake.input[0]), Path(snakemake.output.tokenizer)

@@ -1,8 +1,8 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.ladder import LadderModelSpec, TrainingSpec, train_model
-from sparseprobe.workflow import logged
+from sparseprobe.models.ladder import LadderModelSpec, TrainingSpec, train_model
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     report = train_model(

@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries import write_model_summary
-from sparseprobe.workflow import logged
+from sparseprobe.summaries.tables import write_model_summary
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     write_model_summary(snakemake.input.probes, snakemake.input.metas, snakemake.output.probes,

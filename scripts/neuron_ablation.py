@@ -3,10 +3,10 @@ from pathlib import Path
 
 import torch
 
-from sparseprobe.ablation import AblationSettings, write_ablation
+from sparseprobe.report.ablation import AblationSettings, write_ablation
 from sparseprobe.config import ModelSpec
-from sparseprobe.models import load_model
-from sparseprobe.workflow import logged
+from sparseprobe.models.loading import load_model
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)

@@ -1,9 +1,9 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.case_studies import CaseStudySettings, write_case_studies
+from sparseprobe.report.case_studies import CaseStudySettings, write_case_studies
 from sparseprobe.config import ModelSpec
-from sparseprobe.workflow import logged
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     settings = snakemake.params.settings

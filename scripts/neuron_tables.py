@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries import write_neuron_tables
-from sparseprobe.workflow import logged
+from sparseprobe.summaries.tables import write_neuron_tables
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     out = snakemake.output

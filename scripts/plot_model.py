@@ -1,8 +1,8 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.plots import write_all_model_figures
-from sparseprobe.workflow import logged
+from sparseprobe.report.plots import write_all_model_figures
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     write_all_model_figures(snakemake.input[0], snakemake.params.datasets,

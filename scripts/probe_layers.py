@@ -2,9 +2,9 @@ import _bootstrap  # noqa: F401
 from pathlib import Path
 
 from sparseprobe.datasets import load_feature_dataset
-from sparseprobe.probing import ProbeSettings, probe_layers
-from sparseprobe.results import write_results
-from sparseprobe.workflow import logged
+from sparseprobe.probing.sweep import ProbeSettings, probe_layers
+from sparseprobe.probing.results import write_results
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:
     probing = dict(snakemake.params.probing)

@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries import write_scaling_table
-from sparseprobe.workflow import logged
+from sparseprobe.summaries.tables import write_scaling_table
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     write_scaling_table(snakemake.input, snakemake.output[0], k_values=snakemake.params.scaling_k)

@@ -1,6 +1,6 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.training import write_training_table
-from sparseprobe.workflow import logged
+from sparseprobe.summaries.training import write_training_table
+from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     write_training_table(snakemake.input, snakemake.output[0],

@@ -6,7 +6,7 @@ import pytest
 import torch
 import zarr
 
-from sparseprobe.activations import (
+from sparseprobe.activations.extraction import (
     ExtractionSettings,
     aggregate,
     align_span,
@@ -17,7 +17,7 @@ from sparseprobe.activations import (
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import write_feature_dataset
 from sparseprobe.errors import ActivationStoreError, ModelLoadError
-from sparseprobe.models import load_model
+from sparseprobe.models.loading import load_model
 
 
 def test_align_span_overlap_rules():
@@ -125,7 +125,7 @@ def test_incomplete_or_stale_store_is_refused(tiny_model_dir, tiny_dataset, tmp_
 
 
 def test_killed_extraction_leaves_no_complete_store(tiny_model_dir, tiny_dataset, tmp_path, monkeypatch):
-    import sparseprobe.activations as acts
+    import sparseprobe.activations.extraction as acts
 
     spec = ModelSpec(name="tiny", family="toy", source_kind="local", source=str(tiny_model_dir))
     model = load_model(spec, device="cpu")

@@ -110,7 +110,7 @@ def test_fetch_source_checks_the_sha256_and_keeps_nothing_on_mismatch(tmp_path, 
     import subprocess
 
     from sparseprobe.errors import SourceError
-    from sparseprobe.sources import PinnedSource, fetch_source
+    from sparseprobe.sources.packages import PinnedSource, fetch_source
 
     payload = b"not really a wheel"
     calls = []
@@ -144,7 +144,7 @@ def test_fetch_source_takes_a_pypi_sdist_and_opens_it_as_a_tarball(tmp_path, mon
     import tarfile
 
     from sparseprobe.errors import SourceError
-    from sparseprobe.sources import PinnedSource, fetch_source, open_tarball
+    from sparseprobe.sources.packages import PinnedSource, fetch_source, open_tarball
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:

@@ -15,8 +15,8 @@ import pytest
 import torch
 import zarr
 
-import sparseprobe.activations as acts
-from sparseprobe.activations import (
+import sparseprobe.activations.extraction as acts
+from sparseprobe.activations.extraction import (
     ExtractionSettings,
     SpanReducer,
     aggregate,
@@ -29,15 +29,15 @@ from sparseprobe.activations import (
 from sparseprobe.config import ModelSpec, model_specs
 from sparseprobe.datasets import write_feature_dataset
 from sparseprobe.errors import ActivationStoreError, ModelLoadError
-from sparseprobe.hardware import (
+from sparseprobe.models.hardware import (
     CPU_TOKENS_PER_BATCH,
     ModelShape,
     Throughput,
     choose_batch_size,
     peak_bf16_tflops,
 )
-from sparseprobe.models import load_model
-from sparseprobe.store import StoreWriter
+from sparseprobe.models.loading import load_model
+from sparseprobe.activations.store import StoreWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = "the high school is near the living room of the city and".split()

@@ -1,4 +1,4 @@
-"""Tests for sparseprobe.ladder (tiny corpus, tiny models; CPU, offline)."""
+"""Tests for sparseprobe.models.ladder (tiny corpus, tiny models; CPU, offline)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sparseprobe.ladder import (
+from sparseprobe.models.ladder import (
     DEFAULT_LADDER,
     DEFAULT_TRAINING,
     EOS_ID,
@@ -249,7 +249,7 @@ def test_too_small_stream_is_an_error(prepared, tmp_path):
 
 
 def test_failed_training_leaves_no_output(prepared, tmp_path, monkeypatch):
-    import sparseprobe.ladder as ladder
+    import sparseprobe.models.ladder as ladder
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import torch
 
-from sparseprobe.ablation import (
+from sparseprobe.report.ablation import (
     AblationSettings,
     ablate_neuron,
     encode,
@@ -21,8 +21,8 @@ from sparseprobe.ablation import (
     summarize,
     write_ablation,
 )
-from sparseprobe.activations import ExtractionSettings, extract_activations, tokenize_example
-from sparseprobe.case_studies import (
+from sparseprobe.activations.extraction import ExtractionSettings, extract_activations, tokenize_example
+from sparseprobe.report.case_studies import (
     CaseStudySettings,
     ReadWindow,
     context_html,
@@ -32,9 +32,9 @@ from sparseprobe.case_studies import (
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import load_feature_dataset, write_feature_dataset
 from sparseprobe.errors import NeuronStudyError
-from sparseprobe.models import load_model
-from sparseprobe.neuron_table import read_neuron_table, top_neurons
-from sparseprobe.store import read_layer
+from sparseprobe.models.loading import load_model
+from sparseprobe.summaries.neurons import read_neuron_table, top_neurons
+from sparseprobe.activations.store import read_layer
 
 
 @pytest.fixture(scope="module")

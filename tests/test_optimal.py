@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sparseprobe.optimal import brute_force_support, solve_optimal_support, support_objective
+from sparseprobe.probing.optimal import brute_force_support, solve_optimal_support, support_objective
 
 
 def instance(seed, n=240, m=9, planted=(2, 5)):

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sparseprobe import plots
+from sparseprobe.report import plots
 from sparseprobe.errors import ReportError
 
 SIZES = {"m-1": 1_000, "m-2": 30_000, "m-3": 2_000_000}

@@ -4,7 +4,7 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from sparseprobe.errors import ProbeError
-from sparseprobe.probing import (
+from sparseprobe.probing.sweep import (
     FeatureData,
     ProbeSettings,
     heuristic_sweep,
@@ -12,7 +12,7 @@ from sparseprobe.probing import (
     rank_mean_difference,
     scale_by_train_std,
 )
-from sparseprobe.results import RESULT_SCHEMA, check_schema, read_results, to_frame, write_results
+from sparseprobe.probing.results import RESULT_SCHEMA, check_schema, read_results, to_frame, write_results
 
 SETTINGS = ProbeSettings(k_grid=(1, 2, 4, 8, 16, 256))
 
@@ -154,7 +154,7 @@ def test_regression_target_is_read_from_the_planted_neurons():
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import r2_score
 
-    from sparseprobe.probing import RIDGE_ALPHAS
+    from sparseprobe.probing.sweep import RIDGE_ALPHAS
 
     rng = np.random.default_rng(3)
     x = np.abs(rng.normal(size=(500, 64)))

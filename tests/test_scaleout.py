@@ -20,14 +20,14 @@ from sparseprobe.config import (
     size_axis,
     training_axis,
 )
-from sparseprobe.resources import (
+from sparseprobe.workflow.resources import (
     JobResources,
     estimated_parameters,
     extraction_resources,
     planned_examples,
     probe_resources,
 )
-from sparseprobe.training import k_to_reach, training_table
+from sparseprobe.summaries.training import k_to_reach, training_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

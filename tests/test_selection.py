@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sparseprobe.probing import FeatureData, ProbeSettings, sweep_layer
-from sparseprobe.selection import RANKINGS, random_rotation, rank, telescope_supports
+from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+from sparseprobe.probing.selection import RANKINGS, random_rotation, rank, telescope_supports
 
 
 def planted(support, n=900, d=64, shift=2.5, seed=0):
@@ -125,7 +125,7 @@ def test_mutual_info_on_a_wide_layer_scores_the_mean_difference_prefilter_only()
     """Wider than MUTUAL_INFO_CANDIDATES: the order is a permutation whose head is the top
     neurons by mean difference re-ordered by mutual information; the tail keeps mean-difference
     order. A planted neuron is found first."""
-    from sparseprobe.selection import MUTUAL_INFO_CANDIDATES, mean_difference, rank
+    from sparseprobe.probing.selection import MUTUAL_INFO_CANDIDATES, mean_difference, rank
 
     rng = np.random.default_rng(0)
     d = MUTUAL_INFO_CANDIDATES + 200

@@ -22,7 +22,7 @@ from sparseprobe.datasets.silver import (
 )
 from sparseprobe.datasets.tagged import detokenize, read_brown
 from sparseprobe.errors import DatasetError, SourceError
-from sparseprobe.sources import sha256_of
+from sparseprobe.sources.packages import sha256_of
 
 spacy = pytest.importorskip("spacy", reason="spaCy 3.8 is needed for the silver parses")
 

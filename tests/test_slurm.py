@@ -30,7 +30,7 @@ import yaml
 from sources_fixture import django_wheel, sae_probes_wheel
 from test_workflow import tiny_config
 
-from sparseprobe.results import check_schema
+from sparseprobe.probing.results import check_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "tests" / "slurm" / "local_cluster.sh"

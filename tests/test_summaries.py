@@ -7,9 +7,9 @@ import json
 import polars as pl
 import pytest
 
-from sparseprobe import summaries as S
+from sparseprobe.summaries import tables as S
 from sparseprobe.errors import SummaryError
-from sparseprobe.results import RESULT_SCHEMA, to_frame
+from sparseprobe.probing.results import RESULT_SCHEMA, to_frame
 
 MODELS = {"small": (100, 2), "large": (10_000, 2)}  # n_parameters, n_layers (d_mlp 8)
 

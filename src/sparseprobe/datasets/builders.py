@@ -68,7 +68,7 @@ from sparseprobe.datasets.tagged import (
 from sparseprobe.datasets.silver import build_dependencies_silver
 from sparseprobe.datasets.text_features import build_text_features
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_wheel
+from sparseprobe.sources.packages import open_wheel
 
 PAPER_LANGUAGES = ("es", "en", "fr", "nl", "it", "el", "de", "pt", "sv")
 

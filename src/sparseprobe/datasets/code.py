@@ -111,7 +111,7 @@ from sparseprobe.datasets.schema import (
 )
 from sparseprobe.datasets.table import column, read_table
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_tarball
+from sparseprobe.sources.packages import open_tarball
 
 PAPER_CODE_LANGUAGES = ("C", "C++", "Go", "HTML", "Java", "JavaScript", "PHP", "Python", "XML")
 

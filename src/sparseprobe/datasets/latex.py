@@ -113,7 +113,7 @@ from sparseprobe.datasets.schema import (
 )
 from sparseprobe.datasets.text_features import pre_tokens
 from sparseprobe.errors import DatasetError, SourceError
-from sparseprobe.sources import open_tarball, open_wheel, sha256_of
+from sparseprobe.sources.packages import open_tarball, open_wheel, sha256_of
 
 FEATURES = (
     "is_title", "is_author", "is_abstract", "is_reference", "is_superscript", "is_subscript",

@@ -50,7 +50,7 @@ from sparseprobe.datasets.schema import (
 from sparseprobe.datasets.table import read_table
 from sparseprobe.datasets.text_features import check_features, sample_text_features
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import sha256_of
+from sparseprobe.sources.packages import sha256_of
 
 PILE_FORMAT = '{"text": ..., "meta": {"pile_set_name": ...}} per line'
 _SHARD_SUFFIXES = (".jsonl", ".ndjson", ".json")

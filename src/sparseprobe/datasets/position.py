@@ -36,7 +36,7 @@ from sparseprobe.datasets.schema import (
 )
 from sparseprobe.datasets.text_features import pre_tokens
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_wheel
+from sparseprobe.sources.packages import open_wheel
 
 
 def position_bins(max_position: int, bin_width: int) -> list[tuple[int, int]]:

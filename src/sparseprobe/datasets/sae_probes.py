@@ -27,7 +27,7 @@ from sparseprobe.datasets.schema import (
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_wheel
+from sparseprobe.sources.packages import open_wheel
 
 _LAST_WORD = re.compile(r"\S+\s*$")
 

@@ -12,7 +12,7 @@ A feature dataset is a directory with three files (see docs/schemas.md):
     null for a binary feature). A feature is binary or a regression target, never both.
 ``meta.json``         name, category, aggregation, description, sources, seed, fingerprint.
 
-Tokenization and span-to-token alignment happen per model (``sparseprobe.activations``), so the
+Tokenization and span-to-token alignment happen per model (``sparseprobe.activations.extraction``), so the
 same dataset serves every tokenizer. The split is fixed here, once, and reused by every model,
 layer, method and k.
 """

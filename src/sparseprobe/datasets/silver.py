@@ -132,7 +132,7 @@ from sparseprobe.datasets.tagged import (
     read_brown,
 )
 from sparseprobe.errors import DatasetError, SourceError
-from sparseprobe.sources import open_wheel, sha256_of
+from sparseprobe.sources.packages import open_wheel, sha256_of
 
 # label -> nearest UD relation (see the module docstring's table)
 DEPENDENCY_RELATIONS: dict[str, str] = {

@@ -98,7 +98,7 @@ from sparseprobe.datasets.schema import (
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError, SourceError
-from sparseprobe.sources import sha256_of
+from sparseprobe.sources.packages import sha256_of
 
 UPOS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",

@@ -29,7 +29,7 @@ from sparseprobe.datasets.schema import (
     write_feature_dataset,
 )
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_wheel
+from sparseprobe.sources.packages import open_wheel
 
 PRE_TOKEN = re.compile(
     r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+", re.UNICODE

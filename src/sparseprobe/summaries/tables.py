@@ -1,5 +1,5 @@
 """Aggregations of the long-format probe results (polars): the summary tables (the figures drawn
-from them are in ``sparseprobe.plots``). docs/summaries.md describes every table; the contract the other stages read is there.
+from them are in ``sparseprobe.report.plots``). docs/summaries.md describes every table; the contract the other stages read is there.
 
 Definitions (used by every table here):
 
@@ -36,7 +36,7 @@ import polars as pl
 
 from sparseprobe.datasets.schema import feature_category
 from sparseprobe.errors import SummaryError
-from sparseprobe.results import RESULT_SCHEMA, check_schema, read_results, write_results
+from sparseprobe.probing.results import RESULT_SCHEMA, check_schema, read_results, write_results
 
 _MODEL_COLUMNS = ["model", "family", "n_parameters", "n_layers", "d_mlp"]
 SWEEP_METHODS = ("mean_diff", "correlation")
@@ -89,7 +89,7 @@ def add_categories(probes: pl.DataFrame, categories: pl.DataFrame) -> pl.DataFra
 
 def read_probe_summaries(paths: Sequence[str | Path]) -> pl.DataFrame:
     """Concatenate ``probes.parquet`` tables (table 1): the result schema (checked by
-    :func:`sparseprobe.results.check_schema`) plus ``category`` and ``relative_depth``."""
+    :func:`sparseprobe.probing.results.check_schema`) plus ``category`` and ``relative_depth``."""
     frames = []
     for path in paths:
         if not Path(path).is_file():

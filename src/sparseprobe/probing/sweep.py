@@ -53,7 +53,7 @@ class ProbeSettings:
     tol: float = 1e-6  # sklearn's lbfgs stopping tolerance (its default 1e-4 stops ~0.3% short)
     scale: float = 10.0
     seed: int = 42
-    methods: tuple[str, ...] = ("mean_diff",)  # see sparseprobe.selection.METHODS
+    methods: tuple[str, ...] = ("mean_diff",)  # see sparseprobe.probing.selection.METHODS
     bootstrap: int = 0  # test-set bootstrap resamples for the F1 interval (0: none)
     optimal_max_k: int = 8  # optimal sparse probing: k <= this
     optimal_candidates: int = 50  # ... among the top this many neurons by mean difference
@@ -265,7 +265,7 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
                  starts: list[np.ndarray | None] | None = None) -> list[dict]:
     """Fit probes that share k with the batched engine; one result dict per probe, in order.
     ``starts``: per probe an optional Newton starting point [k+1] (see :func:`_warm_start`)."""
-    from sparseprobe.engine import fit_logistic_batch
+    from sparseprobe.probing.engine import fit_logistic_batch
 
     k = len(probes[0][1])
     n = max(len(data.y_train) for data, _ in probes)
@@ -325,7 +325,7 @@ def _optimal_probes(scaled: FeatureData, ranking: np.ndarray, ks: list[int],
     """Optimal sparse probing for each k <= optimal_max_k (from the largest down, as the
     paper), or iterative pruning (k = 5, then without the best neuron, ``pruning_steps``
     times): plan entries with the solver's objective, bound and gap."""
-    from sparseprobe.optimal import solve_optimal_support
+    from sparseprobe.probing.optimal import solve_optimal_support
 
     candidates = list(ranking[: settings.optimal_candidates])
     plan = []
@@ -353,8 +353,8 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
     """Every probe of one binary feature on one layer: (method, the scaled data it reads, its
     neurons, extra result columns), for each method of ``settings.methods`` and k of the grid,
     plus the dense probe. Rankings and supports use the train split only
-    (``sparseprobe.selection``, ``sparseprobe.optimal``)."""
-    from sparseprobe import selection
+    (``sparseprobe.probing.selection``, ``sparseprobe.probing.optimal``)."""
+    from sparseprobe.probing import selection
 
     unknown = [m for m in settings.methods if m not in selection.METHODS]
     if unknown:
@@ -484,8 +484,8 @@ def feature_splits(dataset) -> list[FeatureSplit]:
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
                 splits: list[FeatureSplit] | None = None):
     """Every feature of ``dataset`` on one cached layer: result rows as a schema frame."""
-    from sparseprobe.store import read_layer, read_store_info
-    from sparseprobe.results import to_frame
+    from sparseprobe.activations.store import read_layer, read_store_info
+    from sparseprobe.probing.results import to_frame
 
     info = read_store_info(store_dir)
     activations = read_layer(store_dir, layer, dataset)

@@ -16,7 +16,7 @@ import torch
 
 from sparseprobe.config import ModelSpec
 from sparseprobe.errors import ModelLoadError
-from sparseprobe.hardware import ModelShape, resolve_dtype
+from sparseprobe.models.hardware import ModelShape, resolve_dtype
 
 
 @dataclass

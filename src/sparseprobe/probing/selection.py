@@ -30,7 +30,7 @@ Other methods:
   on the current support of k neurons and keep the top k' (the next grid value) by |coef|. The
   probe reported at k is the L2 probe refitted on that support, as for every other method.
 - ``optimal``: optimal sparse probing for k <= ``probing.optimal_max_k`` among the top
-  ``optimal_candidates`` neurons by mean difference (``sparseprobe.optimal``: the paper's exact
+  ``optimal_candidates`` neurons by mean difference (``sparseprobe.probing.optimal``: the paper's exact
   hinge + ridge objective by outer approximation with open-source HiGHS; rows carry the
   objective, bound and gap; ``converged`` is False when the gap was not closed in time).
 - ``pruning``: iterative pruning: solve k = 5 optimally, drop the support's best neuron (highest

@@ -1,7 +1,7 @@
 """Neuron case studies: for a model's best single neurons, how they respond to their feature.
 
 For each of the top ``n`` rows of the model's neuron table (by test F1, see
-:func:`sparseprobe.neuron_table.top_neurons`), from the cached activations (the same numbers the
+:func:`sparseprobe.summaries.neurons.top_neurons`), from the cached activations (the same numbers the
 probes saw: the dataset's aggregation over the span, at ``blocks.{L}.mlp.hook_post``):
 
 - a histogram PNG of the neuron's activation on the feature's positive examples against its
@@ -16,7 +16,7 @@ What this does and does not show: a histogram is a description of how well one n
 the classes on this dataset (selection by test F1 makes the separation look at least as good as
 on fresh data); top-activating contexts show what the neuron responds to most on *these*
 examples, not everything it responds to (a neuron can be polysemantic outside the dataset), and
-nothing about what the neuron causes (see :mod:`sparseprobe.ablation`).
+nothing about what the neuron causes (see :mod:`sparseprobe.report.ablation`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sparseprobe.activations import span_window
+from sparseprobe.activations.extraction import span_window
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import FeatureDataset, load_feature_dataset
 from sparseprobe.errors import NeuronStudyError
-from sparseprobe.neuron_table import read_neuron_table, top_neurons
-from sparseprobe.store import read_layer
+from sparseprobe.summaries.neurons import read_neuron_table, top_neurons
+from sparseprobe.activations.store import read_layer
 
 HOOK = "mlp.hook_post"
 
@@ -68,7 +68,7 @@ def read_window(
     has_prefix: bool, aggregation: str,
 ) -> ReadWindow:
     """The window and read tokens of one example, by the rules of
-    :func:`sparseprobe.activations.tokenize_example` (a window of at most ``context_tokens``
+    :func:`sparseprobe.activations.extraction.tokenize_example` (a window of at most ``context_tokens``
     tokens, prefix included, ending at the span's last token) and of the aggregation."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = [tuple(o) for o in enc["offset_mapping"]]
@@ -214,9 +214,9 @@ def file_stem(neuron: dict) -> str:
 
 
 def load_tokenizer(spec: ModelSpec):
-    """The model's own tokenizer (as :func:`sparseprobe.models.load_model` loads it), and
+    """The model's own tokenizer (as :func:`sparseprobe.models.loading.load_model` loads it), and
     whether extraction prepended a BOS/CLS token (which takes one place in the window)."""
-    from sparseprobe.models import load_tokenizer, prefix_token_id
+    from sparseprobe.models.loading import load_tokenizer, prefix_token_id
 
     tokenizer = load_tokenizer(spec)
     return tokenizer, prefix_token_id(spec, tokenizer) is not None

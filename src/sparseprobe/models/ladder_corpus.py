@@ -17,7 +17,7 @@ from sparseprobe.datasets import load_feature_dataset
 from sparseprobe.datasets.builders import pack_messages
 from sparseprobe.datasets.catalogs import catalogue_messages, sae_probes_table
 from sparseprobe.errors import DatasetError
-from sparseprobe.sources import open_wheel
+from sparseprobe.sources.packages import open_wheel
 
 
 _KEY_CHARS = 64

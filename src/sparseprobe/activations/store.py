@@ -1,6 +1,6 @@
 """Reading activation stores (Zarr + ``model.json``), without importing torch.
 
-Written by :func:`sparseprobe.activations.extract_activations`; see docs/schemas.md.
+Written by :func:`sparseprobe.activations.extraction.extract_activations`; see docs/schemas.md.
 """
 
 from __future__ import annotations

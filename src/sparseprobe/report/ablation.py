@@ -47,8 +47,8 @@ from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import FeatureDataset, load_feature_dataset
 from sparseprobe.datasets.schema import stable_seed
 from sparseprobe.errors import NeuronStudyError
-from sparseprobe.models import LoadedModel, prefix_token_id
-from sparseprobe.neuron_table import neuron_of, read_neuron_table
+from sparseprobe.models.loading import LoadedModel, prefix_token_id
+from sparseprobe.summaries.neurons import neuron_of, read_neuron_table
 
 HOOK = "mlp.hook_post"
 METHODS = ("zero", "mean")

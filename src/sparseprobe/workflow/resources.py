@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparseprobe.config import ModelSpec
-from sparseprobe.hardware import CPU_TOKENS_PER_BATCH
+from sparseprobe.models.hardware import CPU_TOKENS_PER_BATCH
 
 MB = 2**20
 PYTHIA_VOCAB = 50304
@@ -112,7 +112,7 @@ def extraction_resources(spec: ModelSpec, dataset: dict, n_examples: int, *, on_
     the cache lives in device memory, which is not counted here. Time: 2 x parameters FLOPs per
     token for every token of a full window. ``default_dtype``: ``extraction.dtype``, for a model
     without a dtype of its own; a model without a batch size is counted at the CPU batch rule's
-    cap (``sparseprobe.hardware.CPU_TOKENS_PER_BATCH`` tokens).
+    cap (``sparseprobe.models.hardware.CPU_TOKENS_PER_BATCH`` tokens).
     """
     params = estimated_parameters(spec, vocab_size)
     requested = spec.dtype or default_dtype

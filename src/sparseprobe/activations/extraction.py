@@ -32,15 +32,15 @@ import zarr
 
 from sparseprobe.datasets import FeatureDataset
 from sparseprobe.errors import ActivationStoreError
-from sparseprobe.hardware import (
+from sparseprobe.models.hardware import (
     Throughput,
     choose_batch_size,
     device_name,
     free_memory_bytes,
     peak_bf16_tflops,
 )
-from sparseprobe.models import LoadedModel, prefix_token_id
-from sparseprobe.store import (  # noqa: F401 (read_* re-exported)
+from sparseprobe.models.loading import LoadedModel, prefix_token_id
+from sparseprobe.activations.store import (  # noqa: F401 (read_* re-exported)
     StoreInfo,
     StoreWriter,
     read_layer,
@@ -183,7 +183,7 @@ def block_rows(chunk_rows: int, batch_size: int, row_bytes: int) -> int:
 
 def auto_batch_size(model: LoadedModel, context_tokens: int, n_layers_stored: int,
                     store_dtype: str) -> int:
-    """The batch size :func:`sparseprobe.hardware.choose_batch_size` picks for this model on
+    """The batch size :func:`sparseprobe.models.hardware.choose_batch_size` picks for this model on
     its device, with the free memory measured now (weights loaded) and room left for the
     result buffers (up to PENDING_BLOCKS + 2 blocks of BLOCK_BUDGET_BYTES, or of one batch)."""
     row_bytes = n_layers_stored * model.d_mlp * np.dtype(store_dtype).itemsize

@@ -1,0 +1,1 @@
+"""What the Snakemake rules call: job resource estimates and job logging."""
