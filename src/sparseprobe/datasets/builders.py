@@ -18,7 +18,7 @@
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
   features (``part_of_speech_morphology``: both on the same words, one dataset);
   ``*_conllu``: the paper's UD English EWT (CoNLL-U files you provide)
-  (``sparseprobe.datasets.tagged``).
+  (``sparseprobe.datasets.tagged``, a package: reader, labels, sampling).
 - ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
   en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
 - ``text_features_pile``, ``compound_words_pile``, ``wikidata_pile``: the paper's own

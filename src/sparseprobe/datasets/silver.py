@@ -30,7 +30,7 @@ How an example is built
     words the parser gives that label, negatives any other target word; per feature
     ``examples_per_feature`` words with about ``positive_fraction`` positives, read at the
     word's last token (sub-word tokens inherit the word's label), the split grouped by Brown
-    document (the sampler of :mod:`sparseprobe.datasets.tagged`).
+    document (the sampler of :mod:`sparseprobe.datasets.tagged.sampling`).
 
 Relations (ClearNLP labels, the scheme of spaCy's English models; NOT Universal Dependencies).
 The ClearNLP scheme is close to Stanford basic dependencies: prepositions and copulas head
@@ -122,14 +122,12 @@ from pathlib import Path
 import numpy as np
 
 from sparseprobe.datasets.schema import FeatureDataset
-from sparseprobe.datasets.tagged import (
-    _build,
-    _check_request,
-    _Corpus,
-    _is_placeholder,
-    brown_tag_analysis,
-    detokenize,
-    read_brown,
+from sparseprobe.datasets.tagged.brown import detokenize, read_brown
+from sparseprobe.datasets.tagged.brown_tags import brown_tag_analysis, is_placeholder
+from sparseprobe.datasets.tagged.sampling import (
+    WordCorpus,
+    check_word_request,
+    sample_word_dataset,
 )
 from sparseprobe.errors import DatasetError, SourceError
 from sparseprobe.sources.packages import open_wheel, sha256_of
@@ -325,7 +323,7 @@ class _Targets:
         self._by_tag: dict[str, str] = {}
 
     def reason(self, word: str, tag: str) -> str:
-        if _is_placeholder(word):
+        if is_placeholder(word):
             return "placeholder"
         if tag not in self._by_tag:
             reason = brown_tag_analysis(tag).reason
@@ -444,8 +442,8 @@ def build_dependencies_silver(
     """
     brown_tgz, wheel = _split_sources(name, sources)
     features = list(DEFAULT_DEPENDENCY_FEATURES if features is None else features)
-    _check_request(name, features, DEPENDENCY_FEATURES, "the parser's ClearNLP relations",
-                   examples_per_feature, positive_fraction, context_sentences)
+    check_word_request(name, features, DEPENDENCY_FEATURES, "the parser's ClearNLP relations",
+                       examples_per_feature, positive_fraction, context_sentences)
     if max_sentences is not None and max_sentences < 1:
         raise DatasetError(f"dataset '{name}': max_sentences must be >= 1 (or null for every "
                            f"sentence), got {max_sentences}")
@@ -461,14 +459,14 @@ def build_dependencies_silver(
         positive = parsed.word_label == label_ids[feature]
         return positive, ~positive
 
-    corpus = _Corpus(
+    corpus = WordCorpus(
         source=(f"{brown_tgz.name} ({parsed.stats['sentences']} sentences parsed by "
                 f"{parser.model} {parser.version}; raise max_sentences for rarer relations)"),
         sentence_documents=parsed.documents,
         render=lambda i: detokenize(parsed.sentences[i]),
         word_sentence=parsed.word_sentence, word_index=parsed.word_index, labels=labels,
     )
-    return _build(
+    return sample_word_dataset(
         corpus, out_dir, name=name, category="dependencies", features=features,
         examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
         context_sentences=context_sentences, aggregation=aggregation,
