@@ -1,5 +1,5 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries.tables import DynamicsThresholds, write_family_tables
+from sparseprobe.summaries.dynamics import DynamicsThresholds, write_family_tables
 from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):

@@ -1,5 +1,5 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries.tables import write_model_summary
+from sparseprobe.summaries.model import write_model_summary
 from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):

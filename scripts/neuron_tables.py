@@ -1,5 +1,5 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries.tables import write_neuron_tables
+from sparseprobe.summaries.neuron_tables import write_neuron_tables
 from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):

@@ -1,5 +1,5 @@
 import _bootstrap  # noqa: F401
-from sparseprobe.summaries.tables import write_scaling_table
+from sparseprobe.summaries.scaling import write_scaling_table
 from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):

@@ -9,7 +9,7 @@ import json
 import polars as pl
 import pytest
 
-from sparseprobe.summaries import tables as S
+from sparseprobe import summaries as S
 from sparseprobe.cli import main
 from sparseprobe.probing.results import to_frame
 from test_summaries import row, sweep

@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from sparseprobe.summaries import tables as S
+from sparseprobe import summaries as S
 from sparseprobe.errors import SummaryError
 from sparseprobe.probing.results import RESULT_SCHEMA, to_frame
 

@@ -5,7 +5,7 @@
     sparseprobe compare M1 M2
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
-the workflow's tables (sparseprobe.summaries.tables) from ``--results DIR`` (default ``results``). A
+the workflow's tables (sparseprobe.summaries) from ``--results DIR`` (default ``results``). A
 model, dataset, feature, family or category that is not there is an error that lists what is,
 with exit code 2. The numbers carry the caveats of docs/summaries.md (best layer and best
 neuron are chosen on the test split).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sparseprobe.summaries import tables as summaries
+from sparseprobe import summaries
 from sparseprobe.errors import SparseProbeError, SummaryError
 
 _NEURON_DISPLAY = ["dataset", "category", "feature", "layer", "relative_depth", "neuron",

@@ -1,6 +1,111 @@
-"""Summaries: polars tables built from probe result rows only (the result schema).
+"""Summaries: polars tables built from probe result rows only (the result schema); the figures
+drawn from them are in ``sparseprobe.report.plots``. docs/summaries.md describes every table;
+the contract the other stages read is there. One module per idea:
 
-- ``tables``: per-model, best-layer, neuron, scaling and dynamics tables;
+- ``model``: per-model probe rows with categories (table 1) and best layers (table 2);
+- ``neuron_tables``: single-neuron probes, best neurons and neurons above a threshold (3, 4);
 - ``neurons``: reading the neuron tables (the case studies' and ablation's input);
+- ``scaling``: a family's scaling table (5) and per-model means (6);
+- ``dynamics``: scaling dynamics (7);
 - ``training``: the same tables along a checkpoint (training) axis.
+
+Every public name is re-exported here: ``from sparseprobe import summaries as S;
+S.best_layers(probes)``.
+
+Definitions (used by every table):
+
+
+- *best layer* of (model, dataset, feature, method, k): the layer whose probe has the highest test
+  F1 (regression targets: the highest test R^2; ties: the shallowest). Choosing the layer on the
+  test split makes these F1s an optimistic summary of the sweep; they are descriptive, not an
+  unbiased estimate of a fresh probe.
+- *relative depth* of layer L in an n-layer model: (L + 1) / n.
+- *F1 at k* for k larger than a model's d_mlp reads the k = d_mlp probe (the grid is capped).
+- *sweep*: the rows of the ``mean_diff`` ranking (regression targets: ``correlation``), the
+  paper's default k-sparse sweep; ``f1_k{k}``, ``k_90``, ``k_95`` and ``gap`` read it.
+- *single-neuron probe*: any binary (classification) row with k = 1 whose one neuron is a neuron
+  of the model's own basis: the 30 ``single_neuron`` rows per layer and the k = 1 rows of every
+  ranking or search method (``mean_diff``, ``anova_f``, ``optimal``, ...; a method added later
+  counts without a code change). Excluded: ``dense`` and the controls ``random_basis`` (its
+  "neurons" are rotated directions) and ``shuffled_labels`` (trained on permuted labels).
+- *best single neuron* of a feature: the single-neuron probe with the highest test F1 over every
+  layer and method (ties: higher MCC, then shallower layer, lower neuron index, method name).
+  Chosen on the test split, so its F1 is optimistic, more so than the best layer alone: it is
+  the maximum over up to 30+ candidates per layer. It says that one neuron reads the feature out
+  this well on these examples; it does not say the neuron is dedicated to the feature (test it
+  with the ``random_basis`` control and ablations) nor that no other neuron does as well.
 """
+
+from sparseprobe.summaries.model import (
+    MODEL_COLUMNS,
+    add_categories,
+    best_layers,
+    dataset_categories,
+    read_probe_summaries,
+    require_columns,
+    write_model_summary,
+)
+from sparseprobe.summaries.neuron_tables import (
+    NEURON_COLUMNS,
+    NOT_NEURON_METHODS,
+    best_neurons,
+    neurons_above,
+    single_neuron_probes,
+    write_neuron_tables,
+)
+from sparseprobe.summaries.scaling import (
+    SWEEP_METHODS,
+    first_k_reaching,
+    model_means,
+    scaling_table,
+    write_scaling_table,
+)
+from sparseprobe.summaries.dynamics import (
+    DYNAMICS,
+    DynamicsThresholds,
+    classify_dynamic,
+    dynamics_table,
+    fitted_change,
+    write_family_tables,
+)
+from sparseprobe.summaries.neurons import (
+    check_neuron_table,
+    neuron_of,
+    read_neuron_table,
+    top_neurons,
+)
+from sparseprobe.summaries.training import k_to_reach, training_table, write_training_table
+
+__all__ = [
+    "MODEL_COLUMNS",
+    "add_categories",
+    "best_layers",
+    "dataset_categories",
+    "read_probe_summaries",
+    "require_columns",
+    "write_model_summary",
+    "NEURON_COLUMNS",
+    "NOT_NEURON_METHODS",
+    "best_neurons",
+    "neurons_above",
+    "single_neuron_probes",
+    "write_neuron_tables",
+    "SWEEP_METHODS",
+    "first_k_reaching",
+    "model_means",
+    "scaling_table",
+    "write_scaling_table",
+    "DYNAMICS",
+    "DynamicsThresholds",
+    "classify_dynamic",
+    "dynamics_table",
+    "fitted_change",
+    "write_family_tables",
+    "check_neuron_table",
+    "read_neuron_table",
+    "top_neurons",
+    "neuron_of",
+    "k_to_reach",
+    "training_table",
+    "write_training_table",
+]

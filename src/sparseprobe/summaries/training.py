@@ -3,7 +3,7 @@
 A model entry with ``revisions`` becomes one model key per checkpoint (``pythia-70m@step1000``,
 see :func:`sparseprobe.config.catalog_spec`); their probe rows are ordinary result rows. This
 module lays them out by training step, beside the size axis of
-:func:`sparseprobe.summaries.tables.scaling_table` (whose definitions, e.g. best layer, it reuses).
+:func:`sparseprobe.summaries.scaling.scaling_table` (whose definitions, e.g. best layer, it reuses).
 
 What it does not establish: the best layer is chosen on the test split at every checkpoint
 (optimistic, as in every summary), and checkpoints of one run share its data order, so
@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from sparseprobe.probing.results import read_results
-from sparseprobe.summaries.tables import SWEEP_METHODS, best_layers, first_k_reaching, scaling_table
+from sparseprobe.summaries.model import best_layers
+from sparseprobe.summaries.scaling import SWEEP_METHODS, first_k_reaching, scaling_table
 
 
 def k_to_reach(probes: pl.DataFrame, fraction: float = 0.9) -> pl.DataFrame:
@@ -25,8 +26,8 @@ def k_to_reach(probes: pl.DataFrame, fraction: float = 0.9) -> pl.DataFrame:
     reaches ``fraction`` of the dense probe's best-layer F1 (regression: R^2), as column
     ``k_{percent}pct_dense``; null when no k in the grid reaches it, or there is no dense probe
     or its score is <= 0. The same definition as the scaling table's ``k_90``/``k_95``
-    (:func:`sparseprobe.summaries.tables.first_k_reaching`). A small value means the feature is read
-    from few neurons."""
+    (:func:`sparseprobe.summaries.scaling.first_k_reaching`). A small value means the feature is
+    read from few neurons."""
     column = f"k_{round(100 * fraction)}pct_dense"
     best = best_layers(probes).with_columns(_score=pl.coalesce("f1", "r2"))
     keys = ["model", "dataset", "feature"]
