@@ -1,9 +1,8 @@
 """Reading the per-model neuron table (``results/summaries/models/{model}/neurons.parquet``).
 
 The table is written by the summaries step (``sparseprobe.summaries.neuron_tables``): one row
-per binary
-(dataset, feature) of the model, the best single neuron over all layers (the k = 1 probe with the
-highest test F1). This module only reads and checks it for the neuron case studies and the
+per binary (dataset, feature) of the model, the best single neuron over all layers (the k = 1
+probe with the highest test F1). This module only reads and checks it for the neuron case studies and the
 ablation; see docs/neurons.md. Choosing the neuron by test F1 makes its F1 an optimistic,
 descriptive number (the same caveat as every best-layer summary).
 """
