@@ -22,7 +22,7 @@
 - ``dependencies``: SILVER dependency relations, Brown sentences parsed by spaCy's
   en_core_web_sm (ClearNLP labels, not UD; ``sparseprobe.datasets.silver``).
 - ``text_features_pile``, ``compound_words_pile``, ``wikidata_pile``: the paper's own
-  constructions from Pile shards you provide (``sparseprobe.datasets.pile``).
+  constructions from Pile shards you provide (``sparseprobe.datasets.pile``, a package).
 - ``table``: your own CSV/Parquet/JSONL file; ``class_table``: one-vs-rest over a class column,
   which also reads the paper's original corpora (Pile shards, Europarl, GitHub code dumps)
   (``sparseprobe.datasets.table``).

@@ -9,7 +9,7 @@ model reads the pre-token's last sub-word token (aggregation ``last``), which in
 
 Two sources share one sampling core (:func:`sample_text_features`, documents as (id, text)):
 sae-probes corpora (:func:`build_text_features`, offline) and the paper's own Pile documents
-(``sparseprobe.datasets.pile.build_text_features_pile``).
+(``sparseprobe.datasets.pile.text_features.build_text_features_pile``).
 """
 
 from __future__ import annotations

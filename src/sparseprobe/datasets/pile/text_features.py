@@ -1,0 +1,66 @@
+"""The paper's token-string predicates over Pile text.
+
+``build_text_features_pile``
+    The paper's 11 token-string predicates (``sparseprobe.datasets.text_features``) over the
+    pre-tokens of the first ``max_chars`` characters of Pile documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sparseprobe.datasets.pile.sampling import check_sizes
+from sparseprobe.datasets.pile.shards import (
+    iter_pile,
+    no_documents_reason,
+    shard_paths,
+    shards_meta,
+)
+from sparseprobe.datasets.schema import FeatureDataset
+from sparseprobe.datasets.text_features import check_features, sample_text_features
+from sparseprobe.errors import DatasetError
+
+# ---------------------------------------------------------------------------------------------
+# Text features
+
+
+def build_text_features_pile(
+    paths: Path | Sequence[Path],
+    out_dir: Path,
+    *,
+    features: list[str],
+    examples_per_feature: int,
+    positive_fraction: float,
+    max_documents: int | None,
+    max_chars: int,
+    pile_sets: list[str] | None = None,
+    aggregation: str = "last",
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    name: str = "text_features",
+) -> FeatureDataset:
+    """The paper's token-string predicates on pre-tokens of the first ``max_chars`` characters
+    of the first ``max_documents`` Pile documents (of ``pile_sets`` if given). Per predicate,
+    ``examples_per_feature`` pre-tokens, ``positive_fraction`` of them positive; the split is
+    grouped by Pile document. A label says what the pre-token's string is, nothing about what
+    the model does with it."""
+    check_features(features, name)
+    check_sizes(name, max_chars, examples_per_feature, "examples_per_feature")
+    shards = shard_paths(paths)
+    stats: dict = {}
+    documents = [(d.document_id, d.text[:max_chars]) for d in iter_pile(
+        shards, max_documents=max_documents, pile_sets=pile_sets, stats=stats)]
+    if not documents:
+        raise DatasetError(f"dataset '{name}': {no_documents_reason(shards, pile_sets, stats)}")
+    return sample_text_features(
+        documents, out_dir, features=features, examples_per_feature=examples_per_feature,
+        positive_fraction=positive_fraction, aggregation=aggregation,
+        test_fraction=test_fraction, seed=seed, name=name,
+        source=f"the {len(documents)} Pile documents read",
+        meta={"description": "The paper's token-string predicates, on pre-tokens of Pile "
+              "documents (see sparseprobe.datasets.text_features).",
+              "source": "Pile shards", **shards_meta(shards, pile_sets, stats),
+              "max_chars": max_chars, "positive_fraction": positive_fraction,
+              "seed": seed, "test_fraction": test_fraction},
+    )
