@@ -12,7 +12,7 @@
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
 - ``latex``: regions of LaTeX source (math, sub/superscripts, fractions, ...) in Biopython's
   LaTeX documentation (PyPI sdist); ``latex_arxiv``: the same over arXiv e-prints you provide
-  (``sparseprobe.datasets.latex``).
+  (``sparseprobe.datasets.latex``, a package).
 - ``position``: a token's position, as a regression target and as bins
   (``sparseprobe.datasets.position``).
 - ``part_of_speech``, ``morphology``: the gold-tagged Brown corpus mapped to UPOS / UD
