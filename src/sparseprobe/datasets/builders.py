@@ -8,7 +8,7 @@
   (``sparseprobe.datasets.sae_probes``).
 - ``code_language_pygments``: one-vs-rest over the languages of Pygments' example files (PyPI
   sdist); ``code_language_github``: the same over GitHub code dumps you provide, the paper's
-  source (``sparseprobe.datasets.code``).
+  source (``sparseprobe.datasets.code``, a package).
 - ``text_features``: the paper's token-string predicates (``sparseprobe.datasets.text_features``).
 - ``latex``: regions of LaTeX source (math, sub/superscripts, fractions, ...) in Biopython's
   LaTeX documentation (PyPI sdist); ``latex_arxiv``: the same over arXiv e-prints you provide
