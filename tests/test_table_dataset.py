@@ -127,7 +127,7 @@ def test_class_table_language_column_like_europarl(tmp_path):
 def test_natural_language_from_europarl_release_files(tmp_path):
     """The Europarl release layout (one sentence a line per language file, tags lines skipped):
     language from the file suffix, sentences packed per language, one feature per language."""
-    from sparseprobe.datasets.builders import (
+    from sparseprobe.datasets.natural_language import (
         build_natural_language_europarl,
         europarl_language,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from sparseprobe.datasets.builders import PAPER_LANGUAGES
+from sparseprobe.datasets.natural_language import PAPER_LANGUAGES
 from sparseprobe.datasets.code import PAPER_CODE_LANGUAGES, PYGMENTS_LANGUAGES
 from sparseprobe.datasets.sae_probes import (
     CODE_LANGUAGES,

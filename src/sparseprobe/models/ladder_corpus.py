@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from sparseprobe.datasets import load_feature_dataset
-from sparseprobe.datasets.builders import pack_messages
+from sparseprobe.datasets.natural_language import pack_messages
 from sparseprobe.datasets.catalogs import catalogue_messages, sae_probes_table
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources.packages import open_wheel
