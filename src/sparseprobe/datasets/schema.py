@@ -190,6 +190,20 @@ def unit_examples(rows: list[tuple], test_fraction: float, seed: int) -> pl.Data
     return with_split(frame, test_fraction, seed)
 
 
+def write_unit_dataset(rows: list[tuple], out_dir: Path, *, name: str, category: str,
+                       aggregation: str, test_fraction: float, seed: int, meta: dict,
+                       sampling: dict | None = None) -> FeatureDataset:
+    """Write unit rows (see :func:`unit_examples`) as a dataset whose labels are the rows'
+    labels; meta.json holds ``meta``, then ``seed`` and ``test_fraction``, then ``sampling``
+    (the builder's sampling arguments and counts), in that order."""
+    frame = unit_examples(rows, test_fraction, seed)
+    return write_feature_dataset(
+        out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
+        labels=frame.select("feature", "example_id", "label"),
+        meta={**meta, "seed": seed, "test_fraction": test_fraction, **(sampling or {})},
+    )
+
+
 def _frame_digest(frame: pl.DataFrame) -> str:
     """Content digest of a frame, independent of Parquet writer details."""
     digest = hashlib.sha256()

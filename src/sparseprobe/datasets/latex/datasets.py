@@ -56,8 +56,7 @@ from sparseprobe.datasets.schema import (
     check_feature_request,
     document_id,
     feature_seed,
-    unit_examples,
-    write_feature_dataset,
+    write_unit_dataset,
 )
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources.packages import sha256_of
@@ -116,14 +115,10 @@ def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, sourc
             window = min(int(doc.unit_starts[first]), start)
             rows.append((feature, label, doc_ids[unit_doc[unit]], doc.text[window:end],
                          start - window, end - window))
-    frame = unit_examples(rows, test_fraction, seed)
-    return write_feature_dataset(
-        out_dir, name=name, category="latex", aggregation=aggregation, examples=frame,
-        labels=frame.select("feature", "example_id", "label"),
-        meta={
-            **meta,
-            "seed": seed,
-            "test_fraction": test_fraction,
+    return write_unit_dataset(
+        rows, out_dir, name=name, category="latex", aggregation=aggregation,
+        test_fraction=test_fraction, seed=seed, meta=meta,
+        sampling={
             "examples_per_feature": examples_per_feature,
             "positive_fraction": positive_fraction,
             "max_chars": max_chars,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sparseprobe.datasets.schema import FeatureDataset, unit_examples, write_feature_dataset
+from sparseprobe.datasets.schema import FeatureDataset, write_unit_dataset
 from sparseprobe.errors import DatasetError
 
 _SPACE = re.compile(r"\s+")
@@ -92,9 +92,6 @@ def write_pile_dataset(rows: list[tuple], out_dir: Path, *, name: str, category:
     split grouped by document_id (a Pile document, or a person: ``unit``)."""
     check_groups(pl.DataFrame(rows, orient="row", schema=[
         "feature", "label", "document_id", "text", "span_start", "span_end"]), name, unit)
-    frame = unit_examples(rows, test_fraction, seed)
-    return write_feature_dataset(
-        out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
-        labels=frame.select("feature", "example_id", "label"),
-        meta={**meta, "seed": seed, "test_fraction": test_fraction},
-    )
+    return write_unit_dataset(rows, out_dir, name=name, category=category,
+                              aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+                              meta=meta)

@@ -23,8 +23,7 @@ from sparseprobe.datasets.schema import (
     FeatureDataset,
     check_feature_request,
     feature_seed,
-    unit_examples,
-    write_feature_dataset,
+    write_unit_dataset,
 )
 from sparseprobe.errors import DatasetError
 
@@ -101,14 +100,10 @@ def sample_word_dataset(corpus: WordCorpus, out_dir: Path, *, name: str, categor
         for word, label in sorted(chosen):
             document, text, start, end = corpus.example(word, context_sentences)
             rows.append((feature, label, document, text, start, end))
-    frame = unit_examples(rows, test_fraction, seed)
-    return write_feature_dataset(
-        out_dir, name=name, category=category, aggregation=aggregation, examples=frame,
-        labels=frame.select("feature", "example_id", "label"),
-        meta={
-            **meta,
-            "seed": seed,
-            "test_fraction": test_fraction,
+    return write_unit_dataset(
+        rows, out_dir, name=name, category=category, aggregation=aggregation,
+        test_fraction=test_fraction, seed=seed, meta=meta,
+        sampling={
             "examples_per_feature": examples_per_feature,
             "positive_fraction": positive_fraction,
             "context_sentences": context_sentences,
