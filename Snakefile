@@ -22,8 +22,8 @@ include: "rules/common.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
-        figure_targets(),
+        PLAN.summary_targets(),
+        PLAN.figure_targets(),
 
 
 include: "rules/sources.smk"

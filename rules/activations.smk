@@ -1,7 +1,7 @@
 rule extract_activations:
     input:
         dataset=lambda wildcards: dataset_files(wildcards.dataset),
-        model=model_input,
+        model=PLAN.model_input,
     output:
         directory("results/activations/{model}/{dataset}"),
     log:
@@ -12,11 +12,11 @@ rule extract_activations:
         "../envs/sparseprobe.yaml"
     threads: 1
     resources:
-        mem_mb=extraction_mem_mb,
-        runtime=extraction_runtime,
-        gpu=extraction_gpus,
+        mem_mb=PLAN.extraction_mem_mb,
+        runtime=PLAN.extraction_runtime,
+        gpu=PLAN.extraction_gpus,
     params:
-        model=model_spec,
+        model=PLAN.model_spec,
         extraction=config.get("extraction", {}),
         context_tokens=lambda wildcards: DATASETS[wildcards.dataset].get(
             "context_tokens", 128

@@ -14,7 +14,7 @@ rule neuron_case_studies:
         neurons="results/summaries/models/{model}/neurons.parquet",
         datasets=[dataset_files(dataset) for dataset in DATASETS],
         activations=expand("results/activations/{{model}}/{dataset}", dataset=DATASETS),
-        model=model_input,
+        model=PLAN.model_input,
     output:
         histograms=report(
             directory("results/neurons/{model}/case_studies/histograms"),
@@ -42,7 +42,7 @@ rule neuron_case_studies:
     resources:
         mem_mb=2000,
     params:
-        model=model_spec,
+        model=PLAN.model_spec,
         settings=NEURONS,
         context_tokens={
             name: spec.get("context_tokens", 128) for name, spec in DATASETS.items()
@@ -54,8 +54,8 @@ rule neuron_case_studies:
 rule neuron_ablation:
     input:
         neurons="results/summaries/models/{model}/neurons.parquet",
-        datasets=[dataset_files(dataset) for dataset in ABLATION_FEATURES],
-        model=model_input,
+        datasets=[dataset_files(dataset) for dataset in PLAN.ablation_features],
+        model=PLAN.model_input,
     output:
         rows="results/neurons/{model}/ablation.parquet",
         summary="results/neurons/{model}/ablation_summary.parquet",
@@ -82,10 +82,10 @@ rule neuron_ablation:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=extraction_gpus,
+        gpu=PLAN.extraction_gpus,
     params:
-        model=model_spec,
-        features=ABLATION_FEATURES,
+        model=PLAN.model_spec,
+        features=PLAN.ablation_features,
         settings=config.get("ablation", {}),
         seed=config.get("seed", 42),
         device=config.get("extraction", {}).get("device", "auto"),

@@ -12,11 +12,11 @@ rule probe_layers:
         "../envs/sparseprobe.yaml"
     threads: 1
     resources:
-        mem_mb=probe_mem_mb,
-        runtime=probe_runtime,
+        mem_mb=PLAN.probe_mem_mb,
+        runtime=PLAN.probe_runtime,
     params:
         probing=config.get("probing", {}),
-        layers=lambda wildcards: probe_groups(wildcards.model)[wildcards.layers],
+        layers=lambda wildcards: PLAN.probe_groups(wildcards.model)[wildcards.layers],
         seed=config["seed"],
     script:
         "../scripts/probe_layers.py"

@@ -1,7 +1,8 @@
 # Figures of the HTML report (`snakemake --report report.html`), drawn from the summary tables by
-# sparseprobe.report.plots. Per-model figures read one model's tables only; family figures exist for
-# families with at least two selected models (see figure_targets in rules/common.smk). One job
-# draws all figures of a model (or a family): a plotting process costs ~2 s to start.
+# sparseprobe.report.plots. Per-model figures read one model's tables only; family figures exist
+# for families with at least two selected models (WorkflowPlan.figure_targets, in
+# src/sparseprobe/workflow/plan.py). One job draws all figures of a model (or a family): a
+# plotting process costs ~2 s to start.
 
 import mimetypes
 

@@ -1,6 +1,6 @@
 rule model_summary:
     input:
-        probes=lambda wildcards: probe_files(wildcards.model),
+        probes=lambda wildcards: PLAN.probe_files(wildcards.model),
         metas=expand("results/datasets/{dataset}/meta.json", dataset=DATASETS),
     output:
         probes=report(

@@ -1,1 +1,3 @@
-"""What the Snakemake rules call: job resource estimates and job logging."""
+"""What the Snakemake rules call: the workflow plan (targets, probe jobs, job inputs and
+resources, in :mod:`.plan`), job resource estimates (:mod:`.resources`) and job logging
+(:mod:`.logs`)."""

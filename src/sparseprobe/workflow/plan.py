@@ -1,0 +1,295 @@
+"""The workflow's plan: what the Snakemake rules ask of the config, computed once.
+
+:class:`WorkflowPlan` is built from the validated config (``WorkflowPlan.from_config(config)``
+in ``rules/common.smk``) and answers every question the rules put to it: the selected models,
+families and training sweeps, the wildcard constraints, the final targets of ``rule all``,
+the probe jobs of a model, the input files of a job and the resources (memory, run time, GPU)
+of the extraction and probe jobs. It is plain Python over plain config data: it imports
+neither Snakemake nor torch, so it can be unit-tested (``tests/test_plan.py``) and the DAG is
+planned quickly.
+
+What a plan does not establish: that the files it names exist or can be built (Snakemake
+checks that), or that its resource estimates fit a job (they are estimates, see
+:mod:`sparseprobe.workflow.resources`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sparseprobe.config import (
+    DEFAULT_NEURONS_PER_PROBE_JOB,
+    ConfigError,
+    ModelSpec,
+    ablation_plan,
+    families,
+    ladder_model_dir,
+    probe_layer_groups,
+    selected_models,
+    size_axis,
+    training_axis,
+)
+from sparseprobe.workflow.resources import (
+    PYTHIA_VOCAB,
+    JobResources,
+    extraction_resources,
+    planned_examples,
+    probe_resources,
+)
+
+DATASET_FILES = ("examples.parquet", "labels.parquet", "meta.json")
+"""The files of one built feature dataset under ``results/datasets/{dataset}/``."""
+
+MODEL_TABLES = ("best_layers", "neurons")
+"""Per-model summary tables ``rule all`` asks for (the others are built on the way)."""
+
+FAMILY_TABLES = ("", "__models", "__dynamics")
+"""Suffixes of a family's scaling tables ``results/summaries/scaling/{family}{suffix}.parquet``."""
+
+DEFAULT_CASE_STUDIES = 5
+DEFAULT_CHUNK_ROWS = 256
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure kind of the HTML report: its caption file (relative to ``rules/``) and the
+    label the report shows."""
+
+    caption: str
+    title: str
+
+
+MODEL_FIGURES: dict[str, Figure] = {
+    "sparsity": Figure("../report/sparsity_by_layer.rst", "F1 against k, by layer"),
+    "heatmap": Figure("../report/f1_heatmap.rst", "F1 heat map, features x layers"),
+}
+"""Per (model, dataset) figures: file stem -> figure (``results/plots/models/{model}/``)."""
+
+FAMILY_FIGURES: dict[str, Figure] = {
+    "best_layer": Figure("../report/best_layer.rst", "best layer's depth against size"),
+    "features": Figure("../report/feature_scaling.rst", "F1 against size, per feature"),
+}
+"""Per (family, dataset) figures: file stem -> figure (``results/plots/families/{family}/``)."""
+
+TRAINING_FIGURE = Figure("../report/training_dynamics.rst", "F1 across training")
+"""The per (family, dataset) figure of a checkpoint sweep (``training__{dataset}.png``)."""
+
+
+def model_figure_path(model: str, figure: str, dataset: str) -> str:
+    """Where a per-model figure is drawn (``model`` may be the pattern ``{model}``)."""
+    return f"results/plots/models/{model}/{figure}__{dataset}.png"
+
+
+def family_figure_path(family: str, figure: str, dataset: str, suffix: str = "png") -> str:
+    """Where a family figure is drawn (``family`` may be the pattern ``{family}``)."""
+    return f"results/plots/families/{family}/{figure}__{dataset}.{suffix}"
+
+
+def dataset_files(dataset: str) -> list[str]:
+    """The files of one built feature dataset (a job's input)."""
+    return [f"results/datasets/{dataset}/{name}" for name in DATASET_FILES]
+
+
+class ModelWildcards(Protocol):
+    model: str
+
+
+class JobWildcards(Protocol):
+    model: str
+    dataset: str
+
+
+class ProbeWildcards(Protocol):
+    model: str
+    dataset: str
+    layers: str
+
+
+def _alternatives(names: Mapping[str, Any] | list[str]) -> str:
+    """A regex matching exactly one of ``names`` ("NONE" when there are none, so a rule with
+    that wildcard matches nothing rather than everything)."""
+    return "|".join(map(re.escape, names)) or "NONE"
+
+
+@dataclass(frozen=True)
+class WorkflowPlan:
+    """Everything the rules derive from one config. Build it with :meth:`from_config`."""
+
+    config: Mapping[str, Any] = field(repr=False)
+    models: dict[str, ModelSpec]
+    families: dict[str, list[str]]
+    """Family -> model keys on the size axis (a checkpoint sweep counts with its last one)."""
+    training: dict[str, list[str]]
+    """Family -> checkpoint keys of its models swept over at least two checkpoints."""
+    datasets: dict[str, dict]
+    ladder: dict[str, Any]
+    summaries: dict[str, Any]
+    ablation_models: list[str]
+    ablation_features: dict[str, list[str]]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "WorkflowPlan":
+        """The plan of a validated config (``config/schema.yaml``). ConfigError (from
+        :mod:`sparseprobe.config`) names an unknown model or an ablation key outside the run;
+        a config without ``datasets`` is a ConfigError too."""
+        if not config.get("datasets"):
+            raise ConfigError("config: 'datasets' is missing or empty; the run needs at "
+                              "least one dataset (see config/config.yaml)")
+        models = selected_models(dict(config))
+        ablation_models, ablation_features = ablation_plan(dict(config), list(models))
+        return cls(
+            config=config,
+            models=models,
+            families=families(size_axis(models)),
+            training=training_axis(models),
+            datasets=config["datasets"],
+            ladder=config.get("ladder") or {},
+            summaries=config.get("summaries") or {},
+            ablation_models=ablation_models,
+            ablation_features=ablation_features,
+        )
+
+    # -- settings -------------------------------------------------------------------------
+
+    def _block(self, key: str) -> Mapping[str, Any]:
+        return self.config.get(key) or {}
+
+    @property
+    def neurons_per_probe_job(self) -> int:
+        return self._block("probing").get("neurons_per_job", DEFAULT_NEURONS_PER_PROBE_JOB)
+
+    @property
+    def case_studies(self) -> int:
+        return self._block("neurons").get("case_studies", DEFAULT_CASE_STUDIES)
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        """Regexes of the wildcards: only the run's models, families and datasets match."""
+        return {
+            "model": _alternatives(self.models),
+            "family": _alternatives(self.families),
+            "dataset": "|".join(self.datasets),
+            "layers": r"\d+-\d+",
+        }
+
+    def scaled_families(self) -> list[str]:
+        """Families with at least two models on the size axis: the ones that get scaling
+        tables and figures (so re-running one model touches nothing family-wide)."""
+        return [family for family, members in self.families.items() if len(members) >= 2]
+
+    # -- per-job questions (the rules' input, params and resources functions) --------------
+
+    def model_spec(self, wildcards: ModelWildcards) -> dict:
+        """A model's spec as plain data (the rules' ``params.model``)."""
+        return self.models[wildcards.model].to_dict()
+
+    def model_input(self, wildcards: ModelWildcards) -> list[str]:
+        """A ladder rung's trained directory (built by the DAG); nothing for other models."""
+        spec = self.models[wildcards.model]
+        return [ladder_model_dir(spec.name)] if spec.source_kind == "ladder" else []
+
+    def probe_groups(self, model: str) -> dict[str, list[int]]:
+        """The probe jobs of one (model, dataset): label ``"{first}-{last}"`` -> its layers."""
+        return probe_layer_groups(self.models[model], self.neurons_per_probe_job)
+
+    def probe_files(self, model: str) -> list[str]:
+        """Every probe result file of a model, per dataset and layer group."""
+        return [
+            f"results/probes/{model}/{dataset}/layers_{group}.parquet"
+            for dataset in self.datasets
+            for group in self.probe_groups(model)
+        ]
+
+    def extraction_gpus(self, wildcards: object = None) -> int:
+        """GPUs an extraction (or ablation) job asks the scheduler for: 1 when
+        ``extraction.device`` names a CUDA device, else 0 (``auto`` uses one only if present)."""
+        device = self._block("extraction").get("device", "auto")
+        return 1 if str(device).startswith("cuda") else 0
+
+    def n_examples(self, dataset: str) -> int:
+        """A dataset's examples: its meta.json once built, else what its config asks for."""
+        meta = f"results/datasets/{dataset}/meta.json"
+        return planned_examples(self.datasets[dataset], meta)
+
+    def extraction_job(self, wildcards: JobWildcards) -> JobResources:
+        """Memory and run time of one (model, dataset) extraction job, first attempt."""
+        spec = self.models[wildcards.model]
+        extraction = self._block("extraction")
+        vocab = self.ladder.get("vocab_size") if spec.source_kind == "ladder" else PYTHIA_VOCAB
+        return extraction_resources(
+            spec,
+            self.datasets[wildcards.dataset],
+            self.n_examples(wildcards.dataset),
+            on_gpu=self.extraction_gpus(wildcards) > 0,
+            chunk_rows=extraction.get("chunk_rows", DEFAULT_CHUNK_ROWS),
+            vocab_size=vocab or PYTHIA_VOCAB,
+            default_dtype=extraction.get("dtype", "float32"),
+        )
+
+    def probe_job(self, wildcards: ProbeWildcards) -> JobResources:
+        """Memory and run time of one (model, dataset, layer group) probe job, first attempt."""
+        return probe_resources(
+            self.models[wildcards.model],
+            self.probe_groups(wildcards.model)[wildcards.layers],
+            self.datasets[wildcards.dataset],
+            self.n_examples(wildcards.dataset),
+            dict(self._block("probing")),
+        )
+
+    def extraction_mem_mb(self, wildcards: JobWildcards, attempt: int) -> int:
+        return self.extraction_job(wildcards).on_attempt(attempt).mem_mb
+
+    def extraction_runtime(self, wildcards: JobWildcards, attempt: int) -> int:
+        return self.extraction_job(wildcards).on_attempt(attempt).runtime
+
+    def probe_mem_mb(self, wildcards: ProbeWildcards, attempt: int) -> int:
+        return self.probe_job(wildcards).on_attempt(attempt).mem_mb
+
+    def probe_runtime(self, wildcards: ProbeWildcards, attempt: int) -> int:
+        return self.probe_job(wildcards).on_attempt(attempt).runtime
+
+    # -- targets of `rule all` --------------------------------------------------------------
+
+    def summary_targets(self) -> list[str]:
+        """Per-model summaries of every selected model; family-level tables only for families
+        with at least two selected models; the training table of every checkpoint sweep; and
+        the neuron targets (:meth:`neuron_targets`)."""
+        targets = [
+            f"results/summaries/models/{model}/{table}.parquet"
+            for model in self.models
+            for table in MODEL_TABLES
+        ]
+        for family in self.scaled_families():
+            targets += [f"results/summaries/scaling/{family}{suffix}.parquet"
+                        for suffix in FAMILY_TABLES]
+        targets += [f"results/summaries/training/{family}.parquet" for family in self.training]
+        return targets + self.neuron_targets()
+
+    def figure_targets(self) -> list[str]:
+        """The report's figures: per (model, dataset) for every selected model; per (family,
+        dataset) and per family only for families with at least two selected models; per
+        (family, dataset) across training for every checkpoint sweep."""
+        targets = [
+            model_figure_path(model, figure, dataset)
+            for model in self.models
+            for figure in MODEL_FIGURES
+            for dataset in self.datasets
+        ]
+        for family in self.scaled_families():
+            targets += [family_figure_path(family, figure, dataset)
+                        for figure in FAMILY_FIGURES for dataset in self.datasets]
+            targets.append(f"results/plots/families/{family}/summary.png")
+        targets += [family_figure_path(family, "training", dataset)
+                    for family in self.training for dataset in self.datasets]
+        return targets
+
+    def neuron_targets(self) -> list[str]:
+        """Neuron case studies of every selected model (unless ``neurons.case_studies`` is 0)
+        and the ablation of the models and features of the ``ablation`` block."""
+        targets = []
+        if self.case_studies > 0:
+            targets += [f"results/neurons/{model}/case_studies.parquet" for model in self.models]
+        return targets + [f"results/neurons/{model}/ablation.parquet"
+                          for model in self.ablation_models]

@@ -1,0 +1,119 @@
+"""The workflow plan (sparseprobe.workflow.plan): targets, probe jobs, resources, constraints.
+
+These are the numbers `snakemake -n` reports for the shipped configs (tests/test_scaleout.py
+checks the same counts through Snakemake itself); here they come from the plan alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from sparseprobe.config import ConfigError
+from sparseprobe.workflow.plan import MODEL_FIGURES, WorkflowPlan, dataset_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(*names: str) -> dict:
+    """The configs merged the way Snakemake merges --configfile layers (nested dicts update)."""
+    def merge(base: dict, extra: dict) -> dict:
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config: dict = {}
+    for name in ("config.yaml", *names):
+        merge(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    return config
+
+
+@pytest.fixture(scope="module")
+def default() -> dict:
+    return load()
+
+
+def test_default_plan_targets_every_model_and_the_ladder_family(default):
+    plan = WorkflowPlan.from_config(default)
+    models, datasets = list(plan.models), list(plan.datasets)
+    assert len(models) == 7 and len(datasets) == 10
+    assert plan.scaled_families() == ["ladder"] and plan.training == {}
+    summaries = plan.summary_targets()
+    assert len(summaries) == 7 * 2 + 3 + 7 + 7  # model tables, scaling tables, case studies, ablation
+    assert "results/summaries/scaling/ladder__dynamics.parquet" in summaries
+    figures = plan.figure_targets()
+    assert len(figures) == len(set(figures)) == 7 * len(MODEL_FIGURES) * 10 + 2 * 10 + 1
+    assert figures[0] == f"results/plots/models/{models[0]}/sparsity__{datasets[0]}.png"
+    # one probe job per (model, dataset): every rung's layers fit one job
+    assert sum(len(plan.probe_files(m)) for m in models) == 70
+
+
+def test_one_model_gets_no_family_targets(default):
+    config = {**default, "models": ["ladder-3"]}
+    plan = WorkflowPlan.from_config(config)
+    assert plan.scaled_families() == []
+    assert not any("/families/" in t or "/scaling/" in t
+                   for t in plan.summary_targets() + plan.figure_targets())
+
+
+def test_case_studies_off_and_ablation_models(default):
+    config = copy.deepcopy(default)
+    config["neurons"]["case_studies"] = 0
+    config["ablation"]["models"] = ["ladder-7"]
+    targets = WorkflowPlan.from_config(config).neuron_targets()
+    assert targets == ["results/neurons/ladder-7/ablation.parquet"]
+
+
+def test_pythia_plans_the_papers_probe_jobs_and_checkpoint_sweeps():
+    plan = WorkflowPlan.from_config(load("pythia.yaml"))
+    assert sum(len(plan.probe_files(m)) for m in plan.models) == 1364  # snakemake -n's count
+    assert plan.probe_groups("pythia-6.9b")["31-31"] == [31]
+    sweep = WorkflowPlan.from_config(load("pythia.yaml", "pythia_checkpoints.yaml"))
+    assert list(sweep.training) == ["pythia"] and len(sweep.training["pythia"]) == 30
+    # the size axis keeps each swept model's last checkpoint only
+    assert "pythia-70m@step143000" in sweep.families["pythia"]
+    assert "pythia-70m@step0" not in sweep.families["pythia"]
+    training = [t for t in sweep.figure_targets() if "/training__" in t]
+    assert len(training) == len(sweep.datasets)
+
+
+def test_wildcard_constraints_match_only_the_run(default):
+    constraints = WorkflowPlan.from_config(default).wildcard_constraints()
+    assert re.fullmatch(constraints["model"], "ladder-7")
+    assert not re.fullmatch(constraints["model"], "ladder-8")
+    assert re.fullmatch(constraints["layers"], "0-3")
+    empty = WorkflowPlan.from_config({**default, "models": []}).wildcard_constraints()
+    assert empty["model"] == "NONE"
+
+
+def test_resources_grow_with_the_attempt_and_gpu_follows_the_device(default):
+    plan = WorkflowPlan.from_config(default)
+    job = SimpleNamespace(model="ladder-7", dataset="compound_words", layers="0-3")
+    assert plan.extraction_mem_mb(job, 2) == 2 * plan.extraction_mem_mb(job, 1) > 0
+    assert plan.probe_runtime(job, 3) == 3 * plan.probe_runtime(job, 1) > 0
+    assert plan.extraction_gpus(job) == 0
+    cuda = copy.deepcopy(default)
+    cuda["extraction"]["device"] = "cuda:0"
+    assert WorkflowPlan.from_config(cuda).extraction_gpus(job) == 1
+
+
+def test_job_inputs(default):
+    plan = WorkflowPlan.from_config(default)
+    rung = SimpleNamespace(model="ladder-2")
+    assert plan.model_input(rung) == ["results/ladder/models/ladder-2"]
+    assert plan.model_spec(rung)["name"] == "ladder-2"
+    assert dataset_files("latex") == [f"results/datasets/latex/{name}" for name in
+                                      ("examples.parquet", "labels.parquet", "meta.json")]
+
+
+def test_a_config_without_datasets_is_named():
+    with pytest.raises(ConfigError, match="'datasets'"):
+        WorkflowPlan.from_config({"models": []})
