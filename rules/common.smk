@@ -16,7 +16,7 @@ from sparseprobe.config import (
     source_path,
     training_axis,
 )
-from sparseprobe.models.identity import local_files
+from sparseprobe.models.identity import fingerprint_inputs
 from sparseprobe.workflow.resources import (
     PYTHIA_VOCAB,
     extraction_resources,

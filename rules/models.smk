@@ -1,18 +1,6 @@
-def model_files(wildcards):
-    """What a model's fingerprint is computed from: a ladder rung's trained directory (built by
-    the DAG) or a local model's weight, config and tokenizer files (so a changed file re-runs
-    the fingerprint and, through it, extraction); nothing for a hub model."""
-    spec = MODELS[wildcards.model]
-    if spec.source_kind == "ladder":
-        return [ladder_model_dir(spec.name)]
-    if spec.source_kind == "local":
-        return [str(path) for path in local_files(spec.source)] or [spec.source]
-    return []
-
-
 rule model_fingerprint:
     input:
-        model_files,
+        lambda wildcards: fingerprint_inputs(MODELS[wildcards.model]),
     output:
         "results/models/{model}/fingerprint.json",
     log:

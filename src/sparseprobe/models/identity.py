@@ -18,7 +18,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparseprobe.config import ModelSpec
+from sparseprobe.config import ModelSpec, ladder_model_dir
 from sparseprobe.errors import ModelLoadError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".ckpt")
@@ -87,6 +87,18 @@ def local_files(directory: Path) -> list[Path]:
                 or path.name == "config.json"):
             out.append(path)
     return out
+
+
+def fingerprint_inputs(spec: ModelSpec) -> list[str]:
+    """What the workflow's fingerprint of ``spec`` is computed from: a ladder rung's trained
+    directory (built by the DAG) or a local model's weight, config and tokenizer files (so a
+    changed file re-runs the fingerprint and, through it, extraction); nothing for a hub model
+    (a moved revision is found by ``sparseprobe verify`` against the hub, not by the DAG)."""
+    if spec.source_kind == "ladder":
+        return [ladder_model_dir(spec.name)]
+    if spec.source_kind == "local":
+        return [str(path) for path in local_files(spec.source)] or [str(spec.source)]
+    return []
 
 
 def _local_fingerprint(spec: ModelSpec) -> ModelFingerprint:
