@@ -199,3 +199,20 @@ def test_configured_engine_tolerance_reaches_the_engine(tree, monkeypatch):
                  ProbeSettings(k_grid=(1, 2), engine_tol=1e-3, dense=False))
     assert seen and set(seen) == {1e-3}
     assert ProbeSettings().engine_tol == 1e-8  # the default run's numbers do not move
+
+
+def test_store_removed_by_hand_is_found_and_its_consumers_removed(tree):
+    results = tree / "results"
+    store = _store(tree)
+    probes = results / "probes" / "tiny" / "tiny" / "layers_0-1.parquet"
+    probes.parent.mkdir(parents=True)
+    pl.DataFrame({"x": [1]}).write_parquet(probes)
+    metadata = tree / ".snakemake" / "metadata"
+    metadata.mkdir(parents=True)
+    record = base64.urlsafe_b64encode(str(probes.relative_to(tree)).encode()).decode()
+    (metadata / record).write_text(json.dumps({"input": [str(store.relative_to(tree))]}))
+    shutil.rmtree(store)
+    [problem] = verify_results(results)
+    assert problem.path == store and "missing, but results/probes" in problem.reason
+    assert fix([problem], tree) == [probes] and not probes.exists()
+    assert verify_results(results) == []

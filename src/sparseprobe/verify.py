@@ -6,7 +6,8 @@ present and decoding with its checksum, dataset fingerprint against the dataset'
 recomputed, model fingerprint against ``results/models/{model}/fingerprint.json``, and that file
 against the model's files hashed now) and each Parquet file (footer and every row group
 readable). ``--fix`` removes each bad file and whatever Snakemake recorded as built from it
-(``.snakemake/metadata``), so a plain ``snakemake`` rebuilds exactly those.
+(``.snakemake/metadata``), so a plain ``snakemake`` rebuilds exactly those. A store or table
+removed by hand is found through the same records (an output still there whose input is gone).
 
 What a clean report establishes: the bytes read back are those written, by the model and dataset
 named. It does not establish that they are right (a bug in extraction stays a bug).
@@ -114,7 +115,8 @@ def verify_parquet(path: Path) -> list[Problem]:
 
 
 def verify_results(results: Path) -> list[Problem]:
-    """Every problem under ``results``: model fingerprints, stores, then Parquet files."""
+    """Every problem under ``results``: model fingerprints, stores, Parquet files, then
+    recorded inputs that are gone."""
     results = Path(results)
     problems = []
     for path in sorted(results.glob("models/*/fingerprint.json")):
@@ -125,7 +127,25 @@ def verify_results(results: Path) -> list[Problem]:
     for path in sorted(results.rglob("*.parquet")):
         if "activations" not in path.relative_to(results).parts[:1]:
             problems += verify_parquet(path)
-    return problems
+    return problems + missing_inputs(results)
+
+
+def missing_inputs(results: Path) -> list[Problem]:
+    """Files or stores under ``results`` that Snakemake recorded as the input of an output
+    still present, but that are gone (removed by hand or by a failed job): Snakemake itself
+    would say "Nothing to be done", the consumers being newer."""
+    results = Path(results)
+    workdir = results.parent
+    gone: dict[str, str] = {}
+    for output, inputs in recorded_inputs(workdir).items():
+        if not (workdir / output).exists():
+            continue
+        for name in inputs:
+            path = workdir / name
+            if _under(name, {results.name}) and not path.exists():
+                gone.setdefault(name, output)
+    return [Problem(workdir / name, f"missing, but {output} was built from it")
+            for name, output in sorted(gone.items())]
 
 
 def recorded_inputs(workdir: Path) -> dict[str, list[str]]:
