@@ -5,6 +5,7 @@ rule model_fingerprint:
         "results/models/{model}/fingerprint.json",
     log:
         "results/logs/model_fingerprint/{model}.log",
+    localrule: True
     conda:
         "../envs/sparseprobe.yaml"
     resources:
