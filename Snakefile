@@ -29,6 +29,7 @@ rule all:
 include: "rules/sources.smk"
 include: "rules/datasets.smk"
 include: "rules/ladder.smk"
+include: "rules/models.smk"
 include: "rules/activations.smk"
 include: "rules/probes.smk"
 include: "rules/summaries.smk"

@@ -2,6 +2,7 @@ rule extract_activations:
     input:
         dataset=lambda wildcards: dataset_files(wildcards.dataset),
         model=PLAN.model_input,
+        fingerprint="results/models/{model}/fingerprint.json",
     output:
         directory("results/activations/{model}/{dataset}"),
     log:

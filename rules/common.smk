@@ -20,6 +20,7 @@ from sparseprobe.workflow.plan import (
     family_figure_path,
     model_figure_path,
 )
+from sparseprobe.models.identity import fingerprint_inputs
 
 PLAN = WorkflowPlan.from_config(config)
 MODELS = PLAN.models

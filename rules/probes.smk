@@ -2,6 +2,7 @@ rule probe_layers:
     input:
         dataset=lambda wildcards: dataset_files(wildcards.dataset),
         activations="results/activations/{model}/{dataset}",
+        fingerprint="results/models/{model}/fingerprint.json",
     output:
         "results/probes/{model}/{dataset}/layers_{layers}.parquet",
     log:

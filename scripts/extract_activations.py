@@ -6,6 +6,7 @@ import torch
 from sparseprobe.activations.extraction import ExtractionSettings, extract_activations
 from sparseprobe.config import ModelSpec
 from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.models.identity import read_fingerprint
 from sparseprobe.models.loading import load_model
 from sparseprobe.workflow.logs import logged
 
@@ -21,7 +22,8 @@ with logged(snakemake.log[0]) as log:
         batch_size=spec.batch_size, chunk_rows=extraction.get("chunk_rows", 256),
         store_dtype=extraction.get("store_dtype", "float16"), layers=spec.layers,
     )
-    info = extract_activations(model, dataset, Path(snakemake.output[0]), settings)
+    fingerprint = read_fingerprint(Path(snakemake.input.fingerprint))
+    info = extract_activations(model, dataset, Path(snakemake.output[0]), settings, fingerprint)
     log.info("%s on %s: %d examples, %d tokens, %.1f s on %s (%s)", info.model, info.dataset,
              info.n_examples, info.tokens_processed, info.seconds, info.device_name,
              info.compute_dtype)

@@ -2,6 +2,7 @@ import _bootstrap  # noqa: F401
 from pathlib import Path
 
 from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.models.identity import read_fingerprint
 from sparseprobe.probing.sweep import ProbeSettings, probe_layers
 from sparseprobe.probing.results import write_results
 from sparseprobe.workflow.logs import logged
@@ -15,8 +16,9 @@ with logged(snakemake.log[0]) as log:
         seed=snakemake.params.seed, **probing,
     )
     dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
+    fingerprint = read_fingerprint(Path(snakemake.input.fingerprint))
     frame = probe_layers(dataset, Path(snakemake.input.activations), snakemake.params.layers,
-                         settings)
+                         settings, model_fingerprint=fingerprint.digest)
     write_results(frame, Path(snakemake.output[0]))
     unconverged = frame.filter(~frame["converged"])
     log.info("layers %s: %d probes written; %d did not converge", snakemake.params.layers,

@@ -195,7 +195,8 @@ def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts == {
-        "fetch_source": 6, "build_dataset": 11, "extract_activations": 7 * 11,
+        "fetch_source": 6, "build_dataset": 11, "model_fingerprint": 7,
+        "extract_activations": 7 * 11,
         "probe_layers": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
         "family_tables": 1, "plot_model": 7, "plot_family": 1, "neuron_case_studies": 7,
         "neuron_ablation": 7,

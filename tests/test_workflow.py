@@ -200,7 +200,8 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
         "ladder": {"rungs": {"tiny-3": {"d_model": 16, "n_layers": 1, "n_heads": 2}}},
         "models": ["tiny-1", "tiny-2", "tiny-3"]}))
     assert plan(work, "--configfile", "config/config.yaml", str(rung)) == {
-        "ladder_train": 1, "extract_activations": 2, "probe_layers": 2, "model_summary": 1,
+        "ladder_train": 1, "model_fingerprint": 1, "extract_activations": 2, "probe_layers": 2,
+        "model_summary": 1,
         **downstream, **family, "all": 1}
 
 
@@ -229,7 +230,8 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     # the size axis, so no new scaling table)
     per_model = {"neuron_tables": 2, "plot_model": 2, "neuron_case_studies": 2,
                  "neuron_ablation": 2}
-    assert plan(work, *configs) == {"extract_activations": 4, "probe_layers": 4,
+    assert plan(work, *configs) == {"model_fingerprint": 2, "extract_activations": 4,
+                                    "probe_layers": 4,
                                     "model_summary": 2, **per_model, "training_summary": 1,
                                     "plot_training": 1, "all": 1}
     snakemake(work, *configs)

@@ -3,6 +3,7 @@
     sparseprobe neurons --model M [--feature F] [--dataset D] [--min-f1 X]
     sparseprobe summary --family F [--category C]
     sparseprobe compare M1 M2
+    sparseprobe verify [--fix]
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
 the workflow's tables (sparseprobe.summaries) from ``--results DIR`` (default ``results``). A
@@ -103,6 +104,22 @@ def compare(args: argparse.Namespace) -> pl.DataFrame:
     return out.select(*keys, *columns).sort(keys)
 
 
+def verify(args: argparse.Namespace) -> pl.DataFrame:
+    """Every bad store, fingerprint or Parquet file under ``--results`` with why and the
+    command that rebuilds it (sparseprobe.verify); ``--fix`` removes them and what was built
+    from them, listed on stderr."""
+    from sparseprobe.verify import fix, verify_results
+
+    problems = verify_results(args.results)
+    if args.fix and problems:
+        for path in fix(problems, args.results.parent):
+            print(f"removed {path}", file=sys.stderr)
+    return pl.DataFrame({"path": [str(p.path) for p in problems],
+                         "problem": [p.reason for p in problems],
+                         "rebuild": [p.rebuild for p in problems]}, schema={
+                             "path": pl.String, "problem": pl.String, "rebuild": pl.String})
+
+
 def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> str:
     """The table as an aligned text table (``display`` columns, 3 decimals), CSV or JSON rows."""
     if fmt == "csv":
@@ -140,11 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
                             help="per-feature F1 of two models side by side")
     p.add_argument("models", nargs=2, metavar="MODEL")
     p.set_defaults(run=compare, display=None)
+    p = commands.add_parser("verify", parents=[common],
+                            help="check every cached store and table; exit 1 if one is bad")
+    p.add_argument("--fix", action="store_true",
+                   help="remove the bad files and what was built from them (then: snakemake)")
+    p.set_defaults(run=verify, display=None)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; print its table to stdout. Returns 0, or 2 on a usage or name error."""
+    """Run one command; print its table to stdout. Returns 0, or 2 on a usage or name error;
+    ``verify`` returns 1 when it found a bad file and did not ``--fix`` it."""
     args = build_parser().parse_args(argv)
     try:
         table = args.run(args)
@@ -152,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sparseprobe {args.command}: error: {error}", file=sys.stderr)
         return 2
     sys.stdout.write(render(table, args.format, args.display))
-    return 0
+    return 1 if args.command == "verify" and table.height and not args.fix else 0
 
 
 if __name__ == "__main__":

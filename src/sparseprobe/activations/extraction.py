@@ -39,9 +39,12 @@ from sparseprobe.models.hardware import (
     free_memory_bytes,
     peak_bf16_tflops,
 )
+from sparseprobe.models.identity import ModelFingerprint, model_fingerprint
 from sparseprobe.models.loading import LoadedModel, prefix_token_id
 from sparseprobe.activations.store import (  # noqa: F401 (read_* re-exported)
+    STORE_FORMAT,
     StoreInfo,
+    dataset_fingerprint,
     StoreWriter,
     read_layer,
     read_store_info,
@@ -304,8 +307,13 @@ def _to_host(rows: torch.Tensor) -> np.ndarray:
     return rows.cpu().numpy()
 
 
+CHUNK_CODEC = {"name": "zstd", "configuration": {"level": 0, "checksum": True}}
+"""Zarr's default compressor with zstd's content checksum on: a flipped byte fails to decode."""
+
+
 def extract_activations(
-    model: LoadedModel, dataset: FeatureDataset, out_dir: Path, settings: ExtractionSettings
+    model: LoadedModel, dataset: FeatureDataset, out_dir: Path, settings: ExtractionSettings,
+    fingerprint: ModelFingerprint | None = None,
 ) -> StoreInfo:
     """Run ``model`` over every example once and write one Zarr array per layer to ``out_dir``.
 
@@ -315,7 +323,14 @@ def extract_activations(
     batching. An exception anywhere (the model, the tokenizer, a Zarr write) leaves only
     ``{out_dir}.partial``, never a store that reads as complete. Logs, and records in
     ``model.json``, the throughput (tokens/s, FLOP/s, fraction of the GPU's bf16 peak).
+
+    Identity (format 2): every chunk is written, with zstd's checksum; ``model.json`` records
+    the dataset fingerprint recomputed from its tables and the model's ``fingerprint``
+    (computed here from ``model.spec`` when not given; the workflow passes the one of
+    ``results/models/{model}/fingerprint.json``).
     """
+    if fingerprint is None:
+        fingerprint = model_fingerprint(model.spec)
     started = time.perf_counter()
     out_dir = Path(out_dir)
     layers = sorted(settings.layers) if settings.layers is not None else list(range(model.n_layers))
@@ -341,7 +356,7 @@ def extract_activations(
         zarr.create_array(
             store=str(partial_dir / f"layer_{layer}.zarr"), shape=(n, model.d_mlp),
             chunks=(settings.chunk_rows, model.d_mlp), dtype=settings.store_dtype,
-            zarr_format=3,
+            zarr_format=3, compressors=CHUNK_CODEC, config={"write_empty_chunks": True},
         )
         for layer in layers
     ]
@@ -383,7 +398,7 @@ def extract_activations(
         model=model.spec.name, family=model.spec.family, source=str(model.spec.source),
         revision=model.spec.revision, hook=f"blocks.{{L}}.{settings.hook}",
         aggregation=dataset.aggregation, dataset=dataset.name,
-        dataset_fingerprint=dataset.fingerprint, n_examples=n, n_layers=model.n_layers,
+        dataset_fingerprint=dataset_fingerprint(dataset), n_examples=n, n_layers=model.n_layers,
         d_mlp=model.d_mlp, n_parameters=model.n_parameters, layers=layers,
         context_tokens=settings.context_tokens, store_dtype=settings.store_dtype,
         device=model.device, tokens_processed=tokens, seconds=round(seconds, 3),
@@ -391,6 +406,8 @@ def extract_activations(
         tokens_padded=padded, tokens_per_second=round(speed.tokens_per_second, 1),
         flops_per_token=speed.flops_per_token, achieved_tflops=speed.achieved_tflops,
         peak_tflops=speed.peak_tflops, peak_fraction=speed.peak_fraction,
+        format=STORE_FORMAT, model_fingerprint=fingerprint.digest,
+        weights_sha256=fingerprint.weights, tokenizer_sha256=fingerprint.tokenizer,
     )
     for layer, array in zip(layers, arrays):
         array.attrs.update({**asdict(info), "layer": layer, "hook": f"blocks.{layer}.{settings.hook}",

@@ -6,6 +6,7 @@ Written by :func:`sparseprobe.activations.extraction.extract_activations`; see d
 from __future__ import annotations
 
 import json
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -16,7 +17,12 @@ import numpy as np
 import zarr
 
 from sparseprobe.datasets import FeatureDataset
+from sparseprobe.datasets.schema import fingerprint as content_fingerprint
 from sparseprobe.errors import ActivationStoreError
+
+STORE_FORMAT = 2
+"""Format 2: every chunk carries zstd's content checksum, every chunk is written (no fill
+value stands in for a missing one) and ``model.json`` records the model's fingerprint."""
 
 
 @dataclass(frozen=True)
@@ -51,47 +57,139 @@ class StoreInfo:
     achieved_tflops: float | None = None
     peak_tflops: float | None = None  # dense bf16 peak of the GPU; None if unknown or a CPU
     peak_fraction: float | None = None
+    # identity (format 2; None in older stores)
+    format: int = 1
+    model_fingerprint: str | None = None  # ModelFingerprint.digest of the weights read
+    weights_sha256: str | None = None
+    tokenizer_sha256: str | None = None
+
+
+def rebuild_command(store_dir: Path) -> str:
+    """The command that rebuilds one store (and, being newer, everything built from it)."""
+    return f"snakemake --forcerun {store_dir}"
+
+
+def dataset_fingerprint(dataset: FeatureDataset) -> str:
+    """The dataset's fingerprint recomputed from its tables (not the one meta.json states)."""
+    return content_fingerprint(dataset.examples, dataset.labels, dataset.aggregation)
 
 
 def read_store_info(store_dir: Path) -> StoreInfo:
     """The ``model.json`` of a complete activation store."""
     path = Path(store_dir) / "model.json"
     if not path.is_file():
-        raise ActivationStoreError(f"{path}: missing; {store_dir} is not a complete store")
-    return StoreInfo(**json.loads(path.read_text()))
+        raise ActivationStoreError(f"{path}: missing; {store_dir} is not a complete store; "
+                                   f"rebuild with: {rebuild_command(store_dir)}")
+    try:
+        return StoreInfo(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise ActivationStoreError(f"{path}: unreadable ({exc}); rebuild with: "
+                                   f"{rebuild_command(store_dir)}") from exc
+
+
+def check_identity(store_dir: Path, dataset: FeatureDataset, model_fingerprint: str | None
+                   ) -> StoreInfo:
+    """The store's ``model.json``, after checking the store is of the current format, was
+    computed from this dataset's content (recomputed, not read from meta.json) and, when
+    ``model_fingerprint`` is given, from the model whose weights have that fingerprint. Raises
+    ActivationStoreError naming what differs and the command that rebuilds the store."""
+    info = read_store_info(store_dir)
+    hint = f"re-extract with: {rebuild_command(store_dir)}"
+    if info.format < STORE_FORMAT:
+        raise ActivationStoreError(
+            f"{store_dir}: store format {info.format} (no chunk checksums, no model "
+            f"fingerprint); this version reads format {STORE_FORMAT}: {hint}")
+    current = dataset_fingerprint(dataset)
+    if info.dataset_fingerprint != current:
+        raise ActivationStoreError(
+            f"{store_dir}: computed from dataset fingerprint {info.dataset_fingerprint}, but "
+            f"the examples and labels of '{dataset.name}' now hash to {current}: {hint}")
+    if model_fingerprint is not None and info.model_fingerprint != model_fingerprint:
+        raise ActivationStoreError(
+            f"{store_dir}: computed from model '{info.model}' with fingerprint "
+            f"{info.model_fingerprint}, but its weights now have fingerprint "
+            f"{model_fingerprint}: {hint}")
+    return info
+
+
+def open_layer(store_dir: Path, layer: int) -> zarr.Array:
+    """One layer's Zarr array, checked complete (``complete`` attribute, every chunk present:
+    a missing chunk would read back as the fill value)."""
+    path = Path(store_dir) / f"layer_{layer}.zarr"
+    try:
+        array = zarr.open_array(str(path), mode="r")
+    except Exception as exc:  # zarr raises several types for a missing or broken store
+        raise ActivationStoreError(f"{path}: cannot open ({exc}); rebuild with: "
+                                   f"{rebuild_command(store_dir)}") from exc
+    if not dict(array.attrs).get("complete"):
+        raise ActivationStoreError(f"{path}: incomplete store (no 'complete' attribute)")
+    missing = missing_chunks(path, array)
+    if missing:
+        raise ActivationStoreError(
+            f"{path}: {len(missing)} chunk(s) missing, first {missing[0]} (a missing chunk "
+            f"would read as zeros); rebuild with: {rebuild_command(store_dir)}")
+    return array
+
+
+def chunk_keys(array: zarr.Array) -> list[str]:
+    """The keys (``c/i/j``) of every chunk of a 2-d array with the default key encoding."""
+    rows, cols = (math.ceil(s / c) if s else 0 for s, c in zip(array.shape, array.chunks))
+    return [f"c/{i}/{j}" for i in range(rows) for j in range(cols)]
+
+
+def missing_chunks(path: Path, array: zarr.Array) -> list[str]:
+    """Chunk keys of ``array`` (stored in directory ``path``) with no file."""
+    return [key for key in chunk_keys(array) if not (Path(path) / key).is_file()]
+
+
+def _read_chunked(store_dir: Path, layer: int, array: zarr.Array,
+                  neurons: list[int] | None) -> np.ndarray:
+    """The array (or the ``neurons`` columns) read one row chunk at a time, so a chunk that
+    fails to decode (bad zstd frame, checksum mismatch) is named in the error."""
+    step = array.chunks[0]
+    width = array.shape[1] if neurons is None else len(neurons)
+    out = np.empty((array.shape[0], width), dtype=np.float32)
+    for i, lo in enumerate(range(0, array.shape[0], step)):
+        hi = min(lo + step, array.shape[0])
+        try:
+            block = (array[lo:hi] if neurons is None
+                     else array.get_orthogonal_selection((slice(lo, hi), list(neurons))))
+        except Exception as exc:  # zarr/numcodecs raise RuntimeError, ValueError, ...
+            raise ActivationStoreError(
+                f"{store_dir}: array layer_{layer}.zarr, chunk row {i} (rows {lo}:{hi}) is "
+                f"corrupt ({exc}); rebuild with: {rebuild_command(store_dir)}") from exc
+        out[lo:hi] = block
+    return out
 
 
 def read_layer(
     store_dir: Path, layer: int, dataset: FeatureDataset, neurons: list[int] | None = None
 ) -> np.ndarray:
-    """Load one layer's activations as float32 [n_examples, d_mlp], checking completeness and
-    that the store was computed from this very dataset (its fingerprint). With ``neurons``, only
-    those columns, in that order: [n_examples, len(neurons)]."""
+    """Load one layer's activations as float32 [n_examples, d_mlp], checking completeness
+    (every chunk present), each chunk's checksum (format 2) and that the store was computed from
+    this very dataset (its fingerprint, recomputed from the tables). With ``neurons``, only
+    those columns, in that order: [n_examples, len(neurons)]. Does not check the model: see
+    :func:`check_identity`."""
     path = Path(store_dir) / f"layer_{layer}.zarr"
-    try:
-        array = zarr.open_array(str(path), mode="r")
-    except Exception as exc:  # zarr raises several types for a missing or broken store
-        raise ActivationStoreError(f"{path}: cannot open ({exc})") from exc
+    array = open_layer(store_dir, layer)
     attrs = dict(array.attrs)
-    if not attrs.get("complete"):
-        raise ActivationStoreError(f"{path}: incomplete store (no 'complete' attribute)")
-    if attrs.get("dataset_fingerprint") != dataset.fingerprint:
+    current = dataset_fingerprint(dataset)
+    if attrs.get("dataset_fingerprint") != current:
         raise ActivationStoreError(
             f"{path}: computed from dataset fingerprint {attrs.get('dataset_fingerprint')}, "
-            f"but '{dataset.name}' is now {dataset.fingerprint}; re-extract activations"
+            f"but the tables of '{dataset.name}' now hash to {current}; re-extract with: "
+            f"{rebuild_command(store_dir)}"
         )
     if array.shape[0] != dataset.examples.height:
         raise ActivationStoreError(
             f"{path}: {array.shape[0]} rows, dataset '{dataset.name}' has "
             f"{dataset.examples.height} examples"
         )
-    if neurons is None:
-        return np.asarray(array[:], dtype=np.float32)
-    bad = [n for n in neurons if not 0 <= n < array.shape[1]]
-    if bad:
-        raise ActivationStoreError(f"{path}: {array.shape[1]} neurons, asked for {bad}")
-    return np.asarray(array.get_orthogonal_selection((slice(None), list(neurons))),
-                      dtype=np.float32)
+    if neurons is not None:
+        bad = [n for n in neurons if not 0 <= n < array.shape[1]]
+        if bad:
+            raise ActivationStoreError(f"{path}: {array.shape[1]} neurons, asked for {bad}")
+    return _read_chunked(Path(store_dir), layer, array, neurons)
 
 
 RowBlock = Callable[[], np.ndarray] | np.ndarray

@@ -343,6 +343,7 @@ def tokenize_corpus(corpus: Path, tokenizer_dir: Path, out_path: Path) -> int:
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_path)
     tmp = out_path.with_name(f".{out_path.name}.tmp-{uuid.uuid4().hex}")
     try:
         with open(tmp, "wb") as fh:  # a file handle: np.save must not append ".npy"
@@ -518,6 +519,7 @@ def train_model(
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)
     tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex}")
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -592,6 +594,20 @@ def train_model(
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return report
+
+
+def remove_stale_temps(out_path: Path) -> list[Path]:
+    """Remove the ``.{name}.tmp-<uuid>`` files and directories a killed run for ``out_path``
+    left beside it (a kill skips the ``finally`` that removes them); returns what was removed.
+    Safe because Snakemake never runs two jobs for one output at once."""
+    out_path = Path(out_path)
+    stale = sorted(out_path.parent.glob(f".{out_path.name}.tmp-*"))
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
 
 
 def _copy_tokenizer(src: Path, dst: Path, model_max_length: int) -> None:

@@ -51,6 +51,7 @@ class ProbeSettings:
     C: float = 1.0
     max_iter: int = 1000
     tol: float = 1e-6  # sklearn's lbfgs stopping tolerance (its default 1e-4 stops ~0.3% short)
+    engine_tol: float = 1e-8  # the engine's: largest |gradient| entry at convergence
     scale: float = 10.0
     seed: int = 42
     methods: tuple[str, ...] = ("mean_diff",)  # see sparseprobe.probing.selection.METHODS
@@ -286,7 +287,8 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
                 init[b] = starts[start + b]
         started = time.perf_counter()
         fit = fit_logistic_batch(x, y, mask=mask, C=settings.C, init=init,
-                                 max_iter=min(settings.max_iter, 100), device=settings.device)
+                                 max_iter=min(settings.max_iter, 100), tol=settings.engine_tol,
+                                 device=settings.device)
         seconds = (time.perf_counter() - started) / len(chunk)
         for b, (data, neurons) in enumerate(chunk):
             scores = np.take(data.x_test, neurons, axis=1) @ fit.coef[b] + fit.intercept[b]
@@ -482,12 +484,16 @@ def feature_splits(dataset) -> list[FeatureSplit]:
 
 
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
-                splits: list[FeatureSplit] | None = None):
-    """Every feature of ``dataset`` on one cached layer: result rows as a schema frame."""
-    from sparseprobe.activations.store import read_layer, read_store_info
+                splits: list[FeatureSplit] | None = None, model_fingerprint: str | None = None):
+    """Every feature of ``dataset`` on one cached layer: result rows as a schema frame.
+
+    Refuses (ActivationStoreError) a store of an old format, of another dataset content or,
+    with ``model_fingerprint``, of other weights (:func:`~sparseprobe.activations.store.
+    check_identity`)."""
+    from sparseprobe.activations.store import check_identity, read_layer
     from sparseprobe.probing.results import to_frame
 
-    info = read_store_info(store_dir)
+    info = check_identity(store_dir, dataset, model_fingerprint)
     activations = read_layer(store_dir, layer, dataset)
     datas = [split.data(activations) for split in (splits or feature_splits(dataset))]
     rows = []
@@ -507,12 +513,13 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
     return to_frame(rows)
 
 
-def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings):
+def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings,
+                 model_fingerprint: str | None = None):
     """:func:`probe_layer` on each of ``layers`` (one probe job), as one schema frame."""
     import polars as pl
 
     if not layers:
         raise ProbeError(f"{store_dir}: no layers to probe")
     splits = feature_splits(dataset)
-    return pl.concat([probe_layer(dataset, store_dir, layer, settings, splits)
-                      for layer in layers])
+    return pl.concat([probe_layer(dataset, store_dir, layer, settings, splits,
+                                  model_fingerprint) for layer in layers])
