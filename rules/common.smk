@@ -16,6 +16,7 @@ from sparseprobe.config import (
     source_path,
     training_axis,
 )
+from sparseprobe.workflow.preflight import preflight_models
 from sparseprobe.workflow.resources import (
     PYTHIA_VOCAB,
     extraction_resources,
@@ -23,7 +24,7 @@ from sparseprobe.workflow.resources import (
     probe_resources,
 )
 
-MODELS = selected_models(config)
+MODELS = preflight_models(selected_models(config))
 # the size axis (a checkpoint sweep's last checkpoint) and the training axis (family ->
 # checkpoint keys of the models swept over at least two checkpoints)
 FAMILIES = families(size_axis(MODELS))
