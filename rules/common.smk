@@ -24,7 +24,7 @@ from sparseprobe.workflow.resources import (
     probe_resources,
 )
 
-MODELS = preflight_models(selected_models(config))
+MODELS = preflight_models(selected_models(config), plan_only=workflow.dryrun)
 # the size axis (a checkpoint sweep's last checkpoint) and the training axis (family ->
 # checkpoint keys of the models swept over at least two checkpoints)
 FAMILIES = families(size_axis(MODELS))

@@ -92,3 +92,46 @@ def test_non_finite_activations_name_the_array(tmp_path: Path):
     with pytest.raises(ActivationStoreError,
                        match=r"layer_0.zarr: 1 NaN and 1 infinite.*row 2, column 1"):
         check_finite(values, tmp_path / "layer_0.zarr")
+
+
+def test_a_dry_run_plans_an_unreachable_hub_model_from_its_declared_shape(monkeypatch,
+                                                                          tmp_path: Path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    config = config_with({"hub": "someone/not-cached", "n_layers": 4, "d_mlp": 32})
+    assert preflight_models(selected_models(config), plan_only=True)["mine"].n_layers == 4
+    with pytest.raises(ModelLoadError, match="not in the local hub cache"):
+        preflight_models(selected_models(config))
+    with pytest.raises(ModelLoadError, match="not in the local hub cache"):
+        preflight_models(selected_models(config_with({"hub": "someone/x"})), plan_only=True)
+
+
+def test_own_config_stands_alone_and_plans_only_its_dataset_and_model(tmp_path: Path):
+    """docs/reliability.md's smallest bring-your-own config, with --replace-workflow-config:
+    none of config/config.yaml's datasets or ladder rungs is planned."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from dag_counts import job_counts
+
+    root = Path(__file__).resolve().parent.parent
+    table = tmp_path / "mine.csv"
+    table.write_text("text,is_question\n" + "".join(f"row {i},{i % 2}\n" for i in range(40)))
+    own = tmp_path / "mine.yaml"
+    own.write_text(yaml.safe_dump({
+        "datasets": {"mine": {"builder": "table", "path": str(table), "text_column": "text",
+                              "label_columns": ["is_question"], "aggregation": "mean"}},
+        "model_catalog": {"mymodel": {"family": "mine", "local": str(neox_dir(tmp_path / "m"))}},
+        "models": ["mymodel"]}))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--forceall",
+         "--configfile", str(own), "--replace-workflow-config"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["build_dataset"] == 1 and counts["extract_activations"] == 1
+    assert "ladder_train" not in counts and "fetch_source" not in counts

@@ -9,8 +9,8 @@ and by ``sparseprobe diff RESULTS_A RESULTS_B`` to check a re-run. What is compa
 - every Zarr array: shape, dtype and every element equal, and the same ``complete`` attribute;
 - every other file's presence, with JSON and CSV compared as data (the timing keys left out).
 
-Ignored: PNG figures, logs, benchmarks, and anything under a ``.partial`` or ``.snakemake``
-directory. Agreement here says the numbers are identical; it does not say either run is right,
+Ignored: PNG figures, logs, benchmarks, Snakemake's ``.snakemake_timestamp`` files, and anything under a ``.partial``, ``.tmp-*`` or
+``.snakemake`` directory (what a killed job leaves behind, never read as a result). Agreement here says the numbers are identical; it does not say either run is right,
 and a figure that differs only in its pixels goes unnoticed.
 """
 
@@ -49,8 +49,8 @@ class Difference:
 
 def _ignored(relative: Path) -> bool:
     parts = relative.parts
-    return (relative.name.endswith(IGNORED_SUFFIXES)
-            or any(p in IGNORED_DIRS or p.endswith(".partial") for p in parts))
+    return (relative.name.endswith(IGNORED_SUFFIXES) or relative.name == ".snakemake_timestamp"
+            or any(p in IGNORED_DIRS or p.endswith(".partial") or ".tmp-" in p for p in parts))
 
 
 def _entries(root: Path) -> dict[str, Path]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,13 +95,24 @@ def model_config_path(spec: ModelSpec) -> Path:
                              f"{revision} ({type(exc).__name__}: {exc})") from exc
 
 
-def preflight_model(spec: ModelSpec) -> ModelSpec:
+def preflight_model(spec: ModelSpec, plan_only: bool = False) -> ModelSpec:
     """``spec`` with ``n_layers``/``d_mlp`` read from the model's own config.json where the
     workflow config leaves them out. ConfigError when a declared value or a ``layers`` entry
-    disagrees with the model; ModelLoadError when the model or its config cannot be found."""
+    disagrees with the model; ModelLoadError when the model or its config cannot be found.
+
+    ``plan_only`` (a dry run, ``snakemake -n``): a hub model that cannot be reached but whose
+    entry declares both ``n_layers`` and ``d_mlp`` is planned from them, with a warning on
+    stderr, so a cluster run can be planned on a machine without the weights."""
     if spec.source_kind == "ladder":
         return spec
-    path = model_config_path(spec)
+    try:
+        path = model_config_path(spec)
+    except ModelLoadError as exc:
+        if plan_only and spec.source_kind == "hub" and None not in (spec.n_layers, spec.d_mlp):
+            print(f"sparseprobe preflight (dry run, shape from the config): {exc}",
+                  file=sys.stderr)
+            return spec
+        raise
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -116,13 +128,14 @@ def preflight_model(spec: ModelSpec) -> ModelSpec:
     return replace(spec, n_layers=n_layers, d_mlp=d_mlp)
 
 
-def preflight_models(specs: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+def preflight_models(specs: dict[str, ModelSpec], plan_only: bool = False
+                     ) -> dict[str, ModelSpec]:
     """:func:`preflight_model` on every spec, in order; every failure is reported together."""
     out: dict[str, ModelSpec] = {}
     errors: list[str] = []
     for key, spec in specs.items():
         try:
-            out[key] = preflight_model(spec)
+            out[key] = preflight_model(spec, plan_only)
         except (ModelLoadError, ConfigError) as exc:
             errors.append(str(exc))
     if errors:
