@@ -21,8 +21,11 @@ from sparseprobe.workflow.plan import (
     model_figure_path,
 )
 from sparseprobe.models.identity import fingerprint_inputs
+from sparseprobe.workflow.preflight import preflight_models
 
-PLAN = WorkflowPlan.from_config(config)
+PLAN = WorkflowPlan.from_config(
+    config, preflight=lambda models: preflight_models(models, plan_only=workflow.dryrun)
+)
 MODELS = PLAN.models
 FAMILIES = PLAN.families
 TRAINING = PLAN.training

@@ -4,11 +4,15 @@
     sparseprobe summary --family F [--category C]
     sparseprobe compare M1 M2
     sparseprobe verify [--fix]
+    sparseprobe diff RESULTS_A RESULTS_B
+
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
 the workflow's tables (sparseprobe.summaries) from ``--results DIR`` (default ``results``). A
 model, dataset, feature, family or category that is not there is an error that lists what is,
-with exit code 2. The numbers carry the caveats of docs/summaries.md (best layer and best
+with exit code 2. ``diff`` prints what differs between two result trees
+(sparseprobe.workflow.compare: tolerance 0, timing columns, figures, logs and benchmarks left
+out) and exits 1 when anything does, 0 when they agree. The numbers carry the caveats of docs/summaries.md (best layer and best
 neuron are chosen on the test split).
 """
 
@@ -133,6 +137,21 @@ def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> s
         return f"{shown}\n({table.height} rows)\n"
 
 
+def diff(args: argparse.Namespace) -> int:
+    """Print every difference between two result trees; 1 if there is one, else 0."""
+    from sparseprobe.workflow.compare import differences
+
+    found = 0
+    for difference in differences(args.trees[0], args.trees[1]):
+        print(difference)
+        found += 1
+    if found:
+        print(f"{found} differences between {args.trees[0]} and {args.trees[1]}", file=sys.stderr)
+        return 1
+    print(f"{args.trees[0]} and {args.trees[1]} agree (tolerance 0, timing columns left out)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--format", choices=["table", "csv", "json"], default="table",
@@ -162,13 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fix", action="store_true",
                    help="remove the bad files and what was built from them (then: snakemake)")
     p.set_defaults(run=verify, display=None)
+    p = commands.add_parser("diff", help="do two result trees agree (exit 1 when not)")
+    p.add_argument("trees", nargs=2, type=Path, metavar="RESULTS")
+    p.set_defaults(run=None, command_run=diff)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; print its table to stdout. Returns 0, or 2 on a usage or name error;
-    ``verify`` returns 1 when it found a bad file and did not ``--fix`` it."""
+    ``verify`` returns 1 when it found a bad file and did not ``--fix`` it, ``diff`` 1 when the
+    trees differ."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "command_run", None) is not None:
+        return args.command_run(args)
     try:
         table = args.run(args)
     except SparseProbeError as error:

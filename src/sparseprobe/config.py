@@ -19,7 +19,9 @@ class ConfigError(SparseProbeError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One declared model. ``n_layers``/``d_mlp`` are checked against the loaded weights."""
+    """One declared model. ``n_layers``/``d_mlp`` are checked against the loaded weights; a hub
+    or local model may leave them out (sparseprobe.workflow.preflight reads them from the
+    model's own config.json at DAG time)."""
 
     name: str
     family: str
@@ -202,7 +204,7 @@ def catalog_spec(name: str, entry: dict, v0: bool = False, checkpoint: str | Non
     kind = "hub" if "hub" in entry else "local"
     where = f"model_catalog.{name}"
     layers = tuple(entry["layers"]) if entry.get("layers") else None
-    if layers and max(layers) >= entry["n_layers"]:
+    if layers and entry.get("n_layers") is not None and max(layers) >= entry["n_layers"]:
         raise ConfigError(f"{where}.layers: {max(layers)} >= n_layers {entry['n_layers']}")
     source, revision, family = str(entry[kind]), entry.get("revision"), entry["family"]
     if v0 and kind == "hub" and v0_hub(source):
@@ -223,7 +225,7 @@ def catalog_spec(name: str, entry: dict, v0: bool = False, checkpoint: str | Non
             )
     return ModelSpec(
         name=key, family=family, source_kind=kind, source=source, revision=revision,
-        n_layers=entry["n_layers"], d_mlp=entry.get("d_mlp"), layers=layers,
+        n_layers=entry.get("n_layers"), d_mlp=entry.get("d_mlp"), layers=layers,
         batch_size=entry.get("batch_size"), dtype=entry.get("dtype"),
         prepend_bos=entry.get("prepend_bos", True),
         base=name if checkpoint is not None else None, checkpoint=checkpoint,

@@ -189,7 +189,23 @@ def read_layer(
         bad = [n for n in neurons if not 0 <= n < array.shape[1]]
         if bad:
             raise ActivationStoreError(f"{path}: {array.shape[1]} neurons, asked for {bad}")
-    return _read_chunked(Path(store_dir), layer, array, neurons)
+    return check_finite(_read_chunked(Path(store_dir), layer, array, neurons), path)
+
+
+def check_finite(values: np.ndarray, path: Path | str) -> np.ndarray:
+    """``values`` unchanged when every element is finite; else ActivationStoreError naming
+    the array, how many elements are NaN or infinite and the first (row, column). A probe on
+    such a layer would be fitted on garbage (sklearn refuses NaN, the sparse rankings do not),
+    so it is never probed. Float16 stores overflow to inf above 65504: the message says so."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return values
+    n_nan, n_inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+    row, column = (int(i) for i in np.argwhere(~finite)[0])
+    raise ActivationStoreError(
+        f"{path}: {n_nan} NaN and {n_inf} infinite activations (first at example row {row}, "
+        f"column {column}); the layer is not probed. Re-extract it (an infinite value in a "
+        f"float16 store is an overflow: set extraction.store_dtype: float32)")
 
 
 RowBlock = Callable[[], np.ndarray] | np.ndarray

@@ -62,6 +62,8 @@ def read_table(path: Path) -> pl.DataFrame:
                                "(expected .csv, .parquet or .jsonl, optionally .zst/.gz)")
     except DatasetError:
         raise
+    except pl.exceptions.NoDataError as exc:
+        raise DatasetError(f"{path}: the file is empty (no header row, no rows)") from exc
     except Exception as exc:  # polars raises several types for malformed files
         raise DatasetError(f"{path}: cannot be read ({exc})") from exc
     if frame.height == 0:

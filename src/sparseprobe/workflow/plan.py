@@ -16,7 +16,7 @@ checks that), or that its resource estimates fit a job (they are estimates, see
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -131,14 +131,20 @@ class WorkflowPlan:
     ablation_features: dict[str, list[str]]
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "WorkflowPlan":
+    def from_config(cls, config: Mapping[str, Any],
+                    preflight: Callable[[dict[str, ModelSpec]], dict[str, ModelSpec]] | None = None,
+                    ) -> "WorkflowPlan":
         """The plan of a validated config (``config/schema.yaml``). ConfigError (from
         :mod:`sparseprobe.config`) names an unknown model or an ablation key outside the run;
-        a config without ``datasets`` is a ConfigError too."""
+        a config without ``datasets`` is a ConfigError too. ``preflight`` (for example
+        :func:`sparseprobe.workflow.preflight.preflight_models`) checks the selected models and
+        may complete their shapes from the models' own configs before anything is planned."""
         if not config.get("datasets"):
             raise ConfigError("config: 'datasets' is missing or empty; the run needs at "
                               "least one dataset (see config/config.yaml)")
         models = selected_models(dict(config))
+        if preflight is not None:
+            models = preflight(models)
         ablation_models, ablation_features = ablation_plan(dict(config), list(models))
         return cls(
             config=config,

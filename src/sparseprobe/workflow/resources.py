@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparseprobe.config import ModelSpec
+from sparseprobe.config import ConfigError, ModelSpec
 from sparseprobe.models.hardware import CPU_TOKENS_PER_BATCH
 
 MB = 2**20
@@ -65,7 +65,8 @@ def estimated_parameters(spec: ModelSpec, vocab_size: int = PYTHIA_VOCAB) -> int
     per layer 4 d_model^2 (attention) + 2 d_model d_mlp (MLP), untied input and output embeddings.
     pythia-70m: 70.4M (published 70.4M); pythia-6.9b: 6.86B (6.86B)."""
     if spec.d_mlp is None or spec.n_layers is None:
-        raise ValueError(f"model '{spec.name}': d_mlp and n_layers are needed to size its jobs")
+        raise ConfigError(f"model '{spec.name}': d_mlp and n_layers are unknown (the preflight, "
+                          f"sparseprobe.workflow.preflight, fills them in from config.json)")
     d_model = spec.d_mlp // 4
     per_layer = 4 * d_model * d_model + 2 * d_model * spec.d_mlp
     return spec.n_layers * per_layer + 2 * vocab_size * d_model
