@@ -10,6 +10,7 @@ from sparseprobe.config import (
     dataset_source,
     families,
     ladder_model_dir,
+    package_models,
     probe_layer_groups,
     selected_models,
     size_axis,
@@ -32,12 +33,14 @@ DATASETS = config["datasets"]
 LADDER = config.get("ladder") or {}
 SUMMARIES = config.get("summaries") or {}
 ABLATION_MODELS, ABLATION_FEATURES = ablation_plan(config, list(MODELS))
+PACKAGE_MODELS = package_models(config, MODELS)
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, MODELS)) or "NONE",
     family="|".join(map(re.escape, FAMILIES)) or "NONE",
     dataset="|".join(DATASETS),
+    entry="|".join(map(re.escape, PACKAGE_MODELS)) or "NONE",
     layers=r"\d+-\d+",
 
 
@@ -46,9 +49,10 @@ def model_spec(wildcards):
 
 
 def model_input(wildcards):
-    """A ladder rung's trained directory (built by the DAG); nothing for other models."""
+    """A ladder rung's trained directory or a package model's unpacked one (both built by the
+    DAG); nothing for other models."""
     spec = MODELS[wildcards.model]
-    return [ladder_model_dir(spec.name)] if spec.source_kind == "ladder" else []
+    return [spec.source] if spec.source_kind in ("ladder", "package") else []
 
 
 def dataset_files(dataset):
