@@ -3,6 +3,7 @@
     sparseprobe neurons --model M [--feature F] [--dataset D] [--min-f1 X]
     sparseprobe summary --family F [--category C]
     sparseprobe compare M1 M2
+    sparseprobe results-doc [--model minilm] [--compare ladder-7 --compare-results DIR]
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
 the workflow's tables (sparseprobe.summaries.tables) from ``--results DIR`` (default ``results``). A
@@ -103,6 +104,18 @@ def compare(args: argparse.Namespace) -> pl.DataFrame:
     return out.select(*keys, *columns).sort(keys)
 
 
+def results_doc(args: argparse.Namespace) -> int:
+    """Write docs/results.md (``--output``) from the model's and the comparison model's tables."""
+    from sparseprobe.report.results_doc import Run, render_results
+
+    model = Run(args.model, args.results, args.config)
+    other = Run(args.compare, args.compare_results or args.results, args.compare_config)
+    text = render_results(model, other)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output} ({len(text.splitlines())} lines)")
+    return 0
+
+
 def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> str:
     """The table as an aligned text table (``display`` columns, 3 decimals), CSV or JSON rows."""
     if fmt == "csv":
@@ -140,6 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
                             help="per-feature F1 of two models side by side")
     p.add_argument("models", nargs=2, metavar="MODEL")
     p.set_defaults(run=compare, display=None)
+    p = commands.add_parser("results-doc", parents=[common],
+                            help="write docs/results.md from a model's and a comparison's tables")
+    p.add_argument("--model", default="minilm")
+    p.add_argument("--config", default="config/minilm.yaml",
+                   help="the config that produced --results (named in the document)")
+    p.add_argument("--compare", default="ladder-7", help="the comparison model")
+    p.add_argument("--compare-results", type=Path,
+                   help="the comparison model's results directory (default: --results)")
+    p.add_argument("--compare-config", default="config/config.yaml")
+    p.add_argument("--output", type=Path, default=Path("docs/results.md"))
+    p.set_defaults(run=results_doc, display=None, writes=True)
     return parser
 
 
@@ -151,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SparseProbeError as error:
         print(f"sparseprobe {args.command}: error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "writes", False):
+        return table
     sys.stdout.write(render(table, args.format, args.display))
     return 0
 
