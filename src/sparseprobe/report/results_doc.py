@@ -1,0 +1,296 @@
+"""docs/results.md from a finished run's tables: a model's per-category F1s, peak layers and
+strongest single neurons (with their top contexts), side by side with a comparison model and
+the paper's published pythia-70m figures.
+
+Every number comes from ``results/summaries/models/{model}/`` (best_layers, neurons, probes),
+``results/neurons/{model}/case_studies.parquet`` and the activation stores; nothing is typed by
+hand except the paper's figures (:data:`PAPER_PYTHIA_70M`). What it does not establish: best
+layer and best neuron are chosen on the test split, so every "best" F1 is optimistic.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sparseprobe.activations.store import read_layer
+from sparseprobe.datasets import load_feature_dataset
+from sparseprobe.errors import ReportError
+
+PAPER_PYTHIA_70M = {
+    "mean_single_f1": 0.788, "n_features": 100, "n_single_ge_0_9": 23,
+    "french_layer": 3, "german_layer": 3, "french_f1": 1.0, "german_f1": 1.0,
+}
+"""Gurnee et al. 2023, pythia-70m (V0 weights), from the paper's released neuron tables."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model's results: its results directory, the config that produced it and a label."""
+
+    model: str
+    results: Path
+    config: str
+
+    def table(self, name: str) -> pl.DataFrame:
+        path = self.results / "summaries" / "models" / self.model / f"{name}.parquet"
+        if not path.is_file():
+            raise ReportError(f"model '{self.model}': {path} does not exist (run the workflow "
+                              f"with {self.config} first)")
+        return pl.read_parquet(path)
+
+    def commit(self) -> str:
+        """The git commit of the checkout the results directory lives in, or 'unknown'."""
+        proc = subprocess.run(["git", "-C", str(self.results.resolve().parent), "rev-parse",
+                               "--short", "HEAD"], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else "unknown"
+
+
+def _classification(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("task") == "classification") if "task" in frame.columns else frame
+
+
+def category_table(run: Run) -> pl.DataFrame:
+    """Per category: features, mean best-single-neuron F1, mean best-layer F1 of mean_diff probes
+    at k = 1 and 16 and of the dense probe, and the layer where the category's mean k = 16 F1
+    peaks (over the probed layers)."""
+    best = _classification(run.table("best_layers"))
+
+    def mean_f1(name: str, method: str, k: int | None = None) -> pl.DataFrame:
+        rows = best.filter(pl.col("method") == method)
+        if k is not None:
+            rows = rows.filter(pl.col("k") == k)
+        return rows.group_by("category").agg(pl.col("f1").mean().alias(name))
+
+    out = best.group_by("category").agg(pl.col("feature").n_unique().alias("features"))
+    for part in (mean_f1("single_neuron", "single_neuron"), mean_f1("k1", "mean_diff", 1),
+                 mean_f1("k16", "mean_diff", 16), mean_f1("dense", "dense")):
+        out = out.join(part, on="category", how="left")
+    return out.join(peak_layers(run), on="category", how="left").sort("category")
+
+
+def peak_layers(run: Run, k: int = 16) -> pl.DataFrame:
+    """Per category, the layer with the highest mean test F1 of mean_diff k-sparse probes."""
+    probes = _classification(run.table("probes")).filter(
+        (pl.col("method") == "mean_diff") & (pl.col("k") == k))
+    per_layer = probes.group_by("category", "layer").agg(pl.col("f1").mean())
+    return (per_layer.sort(["category", "f1", "layer"], descending=[False, True, False])
+            .group_by("category", maintain_order=True).first()
+            .select("category", pl.col("layer").alias("peak_layer")))
+
+
+def headline(run: Run) -> dict:
+    """Mean best-single-neuron F1 over the binary features, how many reach 0.9, and the best
+    French and German neurons (when the run has them)."""
+    neurons = _classification(run.table("neurons"))
+    out = {"mean_single_f1": neurons["f1"].mean(), "n_features": neurons.height,
+           "n_single_ge_0_9": int((neurons["f1"] >= 0.9).sum())}
+    for lang, key in (("fr", "french"), ("de", "german")):
+        row = neurons.filter((pl.col("dataset") == "natural_language") & (pl.col("feature") == lang))
+        out[f"{key}_layer"] = row["layer"][0] if row.height else None
+        out[f"{key}_f1"] = row["f1"][0] if row.height else None
+    return out
+
+
+def _snippet(text: str, start: int, end: int, left: int = 40, span: int = 40,
+             right: int = 12) -> str:
+    """A few characters before the span, the span (cut to ``span`` characters) in [[ ]], and a
+    few after it (which a causal model never sees when the window ends at the span)."""
+    cut = text[start:end] if end - start <= span else text[start:start + span] + "..."
+    return f"{text[max(0, start - left):start]}[[{cut}]]{text[end:end + right]}"
+
+
+def top_contexts(run: Run, row: dict, n: int = 3) -> list[str]:
+    """The ``n`` examples labelled for the neuron's feature with the highest activation: class,
+    activation and the text around the span, read from the activation store."""
+    dataset = load_feature_dataset(run.results / "datasets" / row["dataset"])
+    store = run.results / "activations" / run.model / row["dataset"]
+    acts = read_layer(store, row["layer"], dataset, neurons=[row["neuron"]])[:, 0]
+    feature = dataset.feature_table(row["feature"])
+    ids = feature["example_id"].to_numpy()
+    order = sorted(range(len(ids)), key=lambda i: (-acts[ids[i]], ids[i]))[:n]
+    out = []
+    for i in order:
+        ex = dataset.examples.row(int(ids[i]), named=True)
+        snippet = " ".join(_snippet(ex["text"], ex["span_start"], ex["span_end"]).split())
+        snippet = snippet.replace("|", "\\|").replace("`", "'")
+        cls = "+" if feature["label"][i] else "-"
+        out.append(f"{cls} {acts[ids[i]]:.2f} `{snippet}`")
+    return out
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def markdown(frame: pl.DataFrame) -> str:
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([head, rule, *rows])
+
+
+PER_MODEL_RULES = ("model_summary", "neuron_tables", "plot_model", "neuron_case_studies",
+                   "neuron_ablation", "train")
+
+
+def benchmark_table(run: Run) -> pl.DataFrame:
+    """Job seconds summed per rule from the run's results/benchmarks (wall clock per job)."""
+    rows = []
+    for path in sorted((run.results / "benchmarks").rglob("*.tsv")):
+        parts = path.relative_to(run.results / "benchmarks").parts
+        rule = parts[0]
+        other_model = (len(parts) >= 3 and parts[1] != run.model) or (
+            len(parts) == 2 and rule in PER_MODEL_RULES and path.stem != run.model)
+        if other_model:
+            continue
+        rows.append({"rule": rule, "s": float(pl.read_csv(path, separator="\t")["s"][-1])})
+    if not rows:
+        return pl.DataFrame({"rule": [], "jobs": [], "seconds": []})
+    return (pl.DataFrame(rows).group_by("rule")
+            .agg(pl.len().alias("jobs"), pl.col("s").sum().round(1).alias("seconds"))
+            .sort("seconds", descending=True))
+
+
+SIDE_BY_SIDE = ["features", "single_neuron", "k1", "k16", "dense", "peak_layer"]
+
+AGGREGATIONS = """\
+## What each aggregation reads in a bidirectional encoder
+
+MiniLM is a BERT encoder: self-attention runs both ways, so the activation at any position
+depends on the whole window, left and right of it. Each window starts with the prefix token
+`prefix_token_id` gives it: MiniLM's tokenizer has no BOS, so it is **[CLS]** (id 101); no
+[SEP] is appended at the end (the windows are cut exactly as for the causal models).
+
+- `last` (text features, compound words, part of speech / morphology, dependencies, LaTeX,
+  position): the last token of the span, which in an encoder has also seen every token after it
+  inside the window. For the compound words and the sae-probes prompts the span ends the window,
+  so there is no right context; for the Brown sentences and LaTeX the window may go on past the
+  span, and the right context can carry the answer (a causal model cannot see it).
+- `mean` (natural language, code language, data subset): the mean over the span's tokens; every
+  token has seen the whole window, so this is close to a bag-of-context summary (the [CLS]
+  position is not part of the span and is not averaged).
+- `max` (Wikidata): the largest activation over the span's tokens, each of which sees the whole
+  window (the name and everything after it).
+
+A ladder model's row at a token sees only that token and what came before it, so the same
+aggregation answers an easier question on MiniLM wherever the window extends past the span.
+"""
+
+CAVEATS = """\
+## Caveats that matter
+
+- **Selection on the test split.** The best layer of each probe and the best single neuron are
+  chosen by their test F1 (a later issue moves selection to a validation split). Every "best"
+  number here is optimistic, more so for MiniLM's 9,216 candidate neurons than for ladder-7's
+  2,048, and more so for small test sets (some features have 30 test examples).
+- **Encoder vs causal model.** MiniLM reads both sides of every token (above); pythia-70m and the
+  ladder read only the left. MiniLM was also distilled and then fine-tuned for sentence
+  embeddings, not trained as a language model.
+- **Different data.** The paper's pythia-70m figures come from its own datasets (Pile, EuroParl,
+  GitHub, UD EWT, arXiv) and about 100 features; this run's come from the pinned offline builders
+  (docs/datasets.md) with the default caps, at a few hundred examples per dataset.
+- **Different weights.** The paper used the original (V0) Pythia checkpoints; neuron indices and
+  layers do not transfer between checkpoints, let alone between models.
+- Default probing methods only (`mean_diff` k-sparse probes, the exhaustive best single neuron,
+  the dense probe); no bootstrap intervals.
+"""
+
+
+def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
+    """The whole docs/results.md text for ``model`` beside ``other``."""
+    mine, theirs = category_table(model), category_table(other)
+    h, p = headline(model), PAPER_PYTHIA_70M
+    ho = headline(other)
+    lines = [
+        f"# Results: {model.model} and {other.model}",
+        "",
+        "Generated by `sparseprobe results-doc` from the runs' tables; do not edit by hand.",
+        "",
+        f"- **{model.model}**: `{model.config}`, results of commit `{model.commit()}`.",
+        f"- **{other.model}**: `{other.config}`, results of commit `{other.commit()}`.",
+        "",
+        "Regenerate: `sparseprobe results-doc --results results --config config/minilm.yaml "
+        "--compare ladder-7 --compare-results RESULTS_OF_THE_DEFAULT_RUN`.",
+        "",
+        "## Headline",
+        "",
+        markdown(pl.DataFrame({
+            "": ["mean best single-neuron F1", "binary features", "features with single F1 >= 0.9",
+                 "French neuron (layer, F1)", "German neuron (layer, F1)"],
+            model.model: [_fmt(h["mean_single_f1"]), str(h["n_features"]),
+                          str(h["n_single_ge_0_9"]),
+                          f"L{h['french_layer']}, {_fmt(h['french_f1'])}",
+                          f"L{h['german_layer']}, {_fmt(h['german_f1'])}"],
+            other.model: [_fmt(ho["mean_single_f1"]), str(ho["n_features"]),
+                          str(ho["n_single_ge_0_9"]),
+                          f"L{ho['french_layer']}, {_fmt(ho['french_f1'])}",
+                          f"L{ho['german_layer']}, {_fmt(ho['german_f1'])}"],
+            "pythia-70m (paper)": [_fmt(p["mean_single_f1"]), str(p["n_features"]),
+                                   str(p["n_single_ge_0_9"]),
+                                   f"L{p['french_layer']}, {_fmt(p['french_f1'])}",
+                                   f"L{p['german_layer']}, {_fmt(p['german_f1'])}"],
+        })),
+        "",
+        "pythia-70m: the paper's released neuron tables (V0 weights, its own datasets); not a run "
+        "of this project.",
+        "",
+        f"## Per category: {model.model}",
+        "",
+        "Mean over the category's binary features of: the best single neuron's test F1 "
+        "(`single_neuron`), the best layer's F1 of mean_diff k-sparse probes at k = 1 and 16 and "
+        "of the dense probe; `peak_layer`: the layer (0-based) with the highest mean k = 16 F1.",
+        "",
+        markdown(mine),
+        "",
+        f"## {model.model} beside {other.model}",
+        "",
+        markdown(side_by_side(mine, theirs, model.model, other.model)),
+        "",
+        f"{model.model}: {shape_of(model)}; {other.model}: {shape_of(other)}.",
+        "",
+        f"## Strongest monosemantic neuron candidates: {model.model}",
+        "",
+        "The workflow's neuron case studies (results/neurons/MODEL/case_studies.parquet), "
+        "with the three labelled examples on which each neuron fires hardest "
+        "(+ in class, - out of class; activation; the text around the span).",
+        "",
+    ]
+    lines += neuron_section(model, n_neurons)
+    lines += ["", AGGREGATIONS, CAVEATS, "## Job time by rule: " + model.model, "",
+              "Summed job seconds from results/benchmarks (2 shared CPU cores).", "",
+              markdown(benchmark_table(model)), ""]
+    return "\n".join(lines)
+
+
+def side_by_side(mine: pl.DataFrame, theirs: pl.DataFrame, a: str, b: str) -> pl.DataFrame:
+    """One row per category, each metric of model ``a`` next to model ``b``'s."""
+    joined = mine.join(theirs, on="category", how="full", coalesce=True, suffix="__b")
+    columns = [pl.col("category")]
+    for metric in SIDE_BY_SIDE:
+        columns += [pl.col(metric).alias(f"{metric} {a}"), pl.col(f"{metric}__b").alias(f"{metric} {b}")]
+    return joined.select(columns).sort("category")
+
+
+def shape_of(run: Run) -> str:
+    best = run.table("best_layers")
+    return f"{best['n_layers'][0]} layers x {best['d_mlp'][0]:,} neurons"
+
+
+def neuron_section(run: Run, n: int) -> list[str]:
+    path = run.results / "neurons" / run.model / "case_studies.parquet"
+    if not path.is_file():
+        raise ReportError(f"model '{run.model}': {path} does not exist (neurons.case_studies)")
+    studies = pl.read_parquet(path).sort("rank").head(n)
+    out = ["| rank | dataset / feature | layer | neuron | F1 | top contexts |",
+           "|---|---|---|---|---|---|"]
+    for row in studies.iter_rows(named=True):
+        contexts = "<br>".join(top_contexts(run, row))
+        out.append(f"| {row['rank']} | {row['dataset']} / {row['feature']} | {row['layer']} | "
+                   f"{row['neuron']} | {row['f1']:.3f} | {contexts} |")
+    return out

@@ -1,0 +1,86 @@
+"""docs/results.md's generator on small hand-made tables: per-category means, the peak layer,
+the headline counts, the side-by-side join, the span snippet and the benchmark sums."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sparseprobe.errors import ReportError
+from sparseprobe.report.results_doc import (
+    Run,
+    _snippet,
+    benchmark_table,
+    category_table,
+    headline,
+    markdown,
+    side_by_side,
+)
+
+
+def write_run(root: Path, model: str) -> Run:
+    out = root / "summaries" / "models" / model
+    out.mkdir(parents=True)
+    rows = []
+    for feature, base in (("fr", 0.5), ("de", 0.7)):
+        for method, k, f1 in (("single_neuron", 1, base + 0.3), ("mean_diff", 1, base),
+                              ("mean_diff", 16, base + 0.1), ("dense", 1536, base + 0.2)):
+            rows.append({"category": "natural_language", "dataset": "natural_language",
+                         "feature": feature, "task": "classification", "method": method,
+                         "k": k, "f1": f1, "n_layers": 6, "d_mlp": 1536})
+    pl.DataFrame(rows).write_parquet(out / "best_layers.parquet")
+    probes = [{"category": "natural_language", "feature": f, "task": "classification",
+               "method": "mean_diff", "k": 16, "layer": layer, "f1": f1}
+              for f in ("fr", "de") for layer, f1 in ((0, 0.4), (1, 0.9), (2, 0.6))]
+    pl.DataFrame(probes).write_parquet(out / "probes.parquet")
+    pl.DataFrame({"dataset": ["natural_language"] * 2, "feature": ["fr", "de"],
+                  "task": ["classification"] * 2, "layer": [3, 1], "f1": [0.8, 1.0]}
+                 ).write_parquet(out / "neurons.parquet")
+    bench = root / "benchmarks" / "extract_activations"
+    for name, seconds in ((model, 2.5), ("other", 100.0)):
+        (bench / name).mkdir(parents=True)
+        (bench / name / "ds.tsv").write_text(f"s\th:m:s\n{seconds}\t0:00:02\n")
+    return Run(model, root, "config/test.yaml")
+
+
+def test_category_table_means_and_peak_layer(tmp_path):
+    table = category_table(write_run(tmp_path, "m")).row(0, named=True)
+    assert table["features"] == 2
+    assert table["single_neuron"] == pytest.approx(0.9)
+    assert (table["k1"], table["k16"], table["dense"]) == pytest.approx((0.6, 0.7, 0.8))
+    assert table["peak_layer"] == 1
+
+
+def test_headline_counts_and_languages(tmp_path):
+    h = headline(write_run(tmp_path, "m"))
+    assert h["n_features"] == 2 and h["n_single_ge_0_9"] == 1
+    assert h["mean_single_f1"] == pytest.approx(0.9)
+    assert (h["french_layer"], h["german_layer"], h["german_f1"]) == (3, 1, 1.0)
+
+
+def test_side_by_side_pairs_each_metric(tmp_path):
+    a = category_table(write_run(tmp_path / "a", "a"))
+    b = category_table(write_run(tmp_path / "b", "b")).with_columns(pl.col("k1") - 0.1)
+    joined = side_by_side(a, b, "a", "b")
+    assert joined.columns[:5] == ["category", "features a", "features b", "single_neuron a",
+                                  "single_neuron b"]
+    assert joined["k1 b"][0] == pytest.approx(joined["k1 a"][0] - 0.1)
+    assert markdown(joined).splitlines()[1].count("---") == len(joined.columns)
+
+
+def test_benchmarks_count_only_the_runs_model(tmp_path):
+    table = benchmark_table(write_run(tmp_path, "m"))
+    assert table.to_dicts() == [{"rule": "extract_activations", "jobs": 1, "seconds": 2.5}]
+
+
+def test_snippet_marks_and_cuts_the_span():
+    text = "x" * 50 + "the word" + " after it all"
+    assert _snippet(text, 50, 58) == "x" * 40 + "[[the word]] after it al"
+    assert _snippet("a" * 60, 0, 60).endswith("...]]")
+
+
+def test_a_missing_table_names_the_file_and_config(tmp_path):
+    with pytest.raises(ReportError, match=r"best_layers.parquet does not exist.*config/x.yaml"):
+        category_table(Run("m", tmp_path, "config/x.yaml"))
