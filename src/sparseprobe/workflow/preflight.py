@@ -62,7 +62,7 @@ def model_config_path(spec: ModelSpec) -> Path:
     """The ``config.json`` a model's extraction job will load: in its local directory, or in
     the hub cache. ModelLoadError with the fix when it is not there."""
     where = f"model '{spec.name}'"
-    if spec.source_kind == "local":
+    if spec.source_kind in ("local", "package"):
         directory = Path(spec.source)
         if not directory.is_dir():
             raise ModelLoadError(
@@ -104,6 +104,13 @@ def preflight_model(spec: ModelSpec, plan_only: bool = False) -> ModelSpec:
     entry declares both ``n_layers`` and ``d_mlp`` is planned from them, with a warning on
     stderr, so a cluster run can be planned on a machine without the weights."""
     if spec.source_kind == "ladder":
+        return spec
+    if spec.source_kind == "package" and not (Path(spec.source) / "config.json").is_file():
+        # unpacked by the workflow (rule unpack_model): checked once it is there
+        if None in (spec.n_layers, spec.d_mlp):
+            raise ConfigError(
+                f"model_catalog.{spec.base or spec.name}: a package model is unpacked by the "
+                f"workflow, so its n_layers and d_mlp must be declared to plan the first run")
         return spec
     try:
         path = model_config_path(spec)
