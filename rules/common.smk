@@ -21,10 +21,13 @@ from sparseprobe.workflow.plan import (
     model_figure_path,
 )
 from sparseprobe.models.identity import fingerprint_inputs
-from sparseprobe.workflow.preflight import preflight_models
+from sparseprobe.workflow.preflight import dry_run_requested, preflight_models
 
 PLAN = WorkflowPlan.from_config(
-    config, preflight=lambda models: preflight_models(models, plan_only=workflow.dryrun)
+    config,
+    preflight=lambda models: preflight_models(
+        models, plan_only=workflow.dryrun or dry_run_requested(sys.argv)
+    ),
 )
 MODELS = PLAN.models
 FAMILIES = PLAN.families

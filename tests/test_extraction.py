@@ -329,3 +329,15 @@ def test_config_dtype_batch_size_and_devices_are_validated():
     specs = model_specs(catalog)
     assert (specs["p"].batch_size, specs["p"].dtype) == (None, None)  # auto, extraction.dtype
     assert (specs["q"].batch_size, specs["q"].dtype) == (64, "bfloat16")
+
+
+def test_a_span_no_token_overlaps_is_read_at_the_preceding_token():
+    from sparseprobe.activations.extraction import span_window
+
+    # WordPiece-like offsets for "ab  cd": no token covers the spaces at [2, 4)
+    offsets = [(0, 2), (4, 6)]
+    assert span_window(offsets, 2, 3, budget=8) == (0, 1, [0])
+    assert span_window(offsets, 0, 1, budget=8) == (0, 1, [0])
+    # a span before any token falls back to the first token; no tokens at all: nothing
+    assert span_window([(3, 5)], 0, 1, budget=8) == (0, 1, [0])
+    assert span_window([(0, 0)], 0, 1, budget=8) == (0, 0, [])

@@ -135,3 +135,13 @@ def test_own_config_stands_alone_and_plans_only_its_dataset_and_model(tmp_path: 
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts["build_dataset"] == 1 and counts["extract_activations"] == 1
     assert "ladder_train" not in counts and "fetch_source" not in counts
+
+
+def test_dry_run_is_read_from_the_command_line():
+    from sparseprobe.workflow.preflight import dry_run_requested
+
+    assert dry_run_requested(["snakemake", "-n", "--cores", "2"])
+    assert dry_run_requested(["snakemake", "-np"])
+    assert dry_run_requested(["snakemake", "--dry-run"])
+    assert not dry_run_requested(["snakemake", "--cores", "2", "--configfile", "n.yaml"])
+    assert not dry_run_requested(["snakemake", "--notemp"])

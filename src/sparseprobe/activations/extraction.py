@@ -77,13 +77,29 @@ def align_span(
     ]
 
 
+def nearest_token(offsets: list[tuple[int, int]], span_start: int) -> list[int]:
+    """The token a span is read at when no token overlaps it: the last token ending at or
+    before the span (else the first after it). This happens only where the tokenizer drops the
+    span's characters, e.g. a whitespace-only pre-token under WordPiece, which makes no
+    whitespace tokens; a byte-level BPE (the ladder, Pythia) always has an overlapping token,
+    so its windows never take this path. Empty when the text has no real token at all."""
+    real = [i for i, (start, end) in enumerate(offsets) if end > start]
+    before = [i for i in real if offsets[i][1] <= span_start]
+    if before:
+        return [before[-1]]
+    return real[:1]
+
+
 def span_window(offsets: list[tuple[int, int]], span_start: int, span_end: int, budget: int
                 ) -> tuple[int, int, list[int]]:
     """The tokens [start, end) an example is read through, at most ``budget`` of them and
-    ending at the span's last token, and the span's token indices inside that window (empty
-    when no token overlaps the span; span tokens before a long window's start are dropped).
+    ending at the span's last token, and the span's token indices inside that window (a span
+    no token overlaps is read at :func:`nearest_token`; empty only for a text without tokens;
+    span tokens before a long window's start are dropped).
     Extraction and the neuron case studies both cut windows with it."""
     positions = align_span(offsets, span_start, span_end)
+    if not positions and span_end > span_start:
+        positions = nearest_token(offsets, span_start)
     if not positions:
         return 0, 0, []
     end = positions[-1] + 1

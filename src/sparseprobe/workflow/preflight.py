@@ -135,6 +135,18 @@ def preflight_model(spec: ModelSpec, plan_only: bool = False) -> ModelSpec:
     return replace(spec, n_layers=n_layers, d_mlp=d_mlp)
 
 
+def dry_run_requested(argv: list[str]) -> bool:
+    """Whether a Snakemake command line asks for a dry run (``-n``, ``-np``, ``--dry-run``,
+    ``--dryrun``). Snakemake 9 only knows ``workflow.dryrun`` once its executor is chosen, after
+    the Snakefile (and so the preflight) has been read; the command line is known before."""
+    for arg in argv[1:]:
+        if arg in ("--dry-run", "--dryrun"):
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and "n" in arg[1:] and arg[1:].isalpha():
+            return True
+    return False
+
+
 def preflight_models(specs: dict[str, ModelSpec], plan_only: bool = False
                      ) -> dict[str, ModelSpec]:
     """:func:`preflight_model` on every spec, in order; every failure is reported together."""
