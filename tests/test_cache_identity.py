@@ -216,3 +216,15 @@ def test_store_removed_by_hand_is_found_and_its_consumers_removed(tree):
     assert problem.path == store and "missing, but results/probes" in problem.reason
     assert fix([problem], tree) == [probes] and not probes.exists()
     assert verify_results(results) == []
+
+
+
+def test_fingerprint_inputs_wait_for_the_models_the_dag_builds(tmp_path):
+    from sparseprobe.config import ModelSpec
+    from sparseprobe.models.identity import fingerprint_inputs
+
+    package = ModelSpec("minilm", "minilm", "package", "resources/models/minilm")
+    assert fingerprint_inputs(package) == ["resources/models/minilm"]
+    ladder = ModelSpec("ladder-1", "ladder", "ladder", "results/ladder/ladder-1")
+    assert fingerprint_inputs(ladder) == ["results/ladder/models/ladder-1"]
+    assert fingerprint_inputs(ModelSpec("p", "p", "hub", "EleutherAI/pythia-70m")) == []
