@@ -426,10 +426,17 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
             plan += [(method, scaled, ranking[i:i + 1])
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
-            q = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
+            rotation = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
+            key = ("rotated", id(data.x_train), id(data.x_test))
+            if cache is None or key not in cache:  # features sharing a layer rotate it once
+                rotated_x = (rotation.apply(data.x_train), rotation.apply(data.x_test))
+                if cache is not None:
+                    cache[key] = (data.x_train, data.x_test, *rotated_x)
+            else:
+                rotated_x = cache[key][2:]
             rotated, _, order = prepare(FeatureData(
-                data.feature, data.x_train @ q, data.y_train, data.x_test @ q, data.y_test),
-                settings)
+                data.feature, rotated_x[0], data.y_train, rotated_x[1], data.y_test),
+                settings, cache)
             plan += [(method, rotated, order[:k]) for k in ks]
         elif method == "shuffled_labels":
             y = np.random.default_rng(seed).permutation(scaled.y_train)
