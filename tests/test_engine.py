@@ -73,3 +73,63 @@ def test_torch_and_sklearn_backends_give_the_same_sweep():
             assert abs(a["f1"] - b["f1"]) <= 0.005
             assert a["converged"]
     assert torch_rows[1][0]["neurons"] == [11] and torch_rows[1][0]["f1"] > 0.6
+
+
+def test_lbfgs_reaches_the_newton_optimum_on_shared_and_per_probe_designs():
+    """The wide solver minimises the same objective: one shared design [n, d] for the batch, or
+    a design per probe, both give Newton's coefficients, and the float64 check passes."""
+    from sparseprobe.probing.wide import fit_logistic_lbfgs
+
+    rng = np.random.default_rng(3)
+    n, d, batch = 600, 40, 3
+    x = np.maximum(rng.normal(size=(n, d)), 0).astype(np.float32)
+    y = rng.random((batch, n)) < np.array([[0.1], [0.3], [0.5]])
+    for b in range(batch):
+        x[y[b], b] += 0.5
+    newton = fit_logistic_batch(np.broadcast_to(x, (batch, n, d)).astype(np.float64), y,
+                                device="numpy")
+    shared = fit_logistic_lbfgs(x, y, tol=1e-7)
+    stacked = fit_logistic_lbfgs(np.broadcast_to(x, (batch, n, d)).copy(), y, tol=1e-7)
+    for fit in (shared, stacked):
+        assert fit.converged.all()
+        scale = np.abs(newton.coef).max()
+        assert np.abs(fit.coef - newton.coef).max() / scale < 1e-3
+        np.testing.assert_allclose(fit.intercept, newton.intercept, atol=1e-3 * scale)
+
+
+def test_lbfgs_reports_a_probe_stopped_short_as_not_converged():
+    from sparseprobe.probing.wide import fit_logistic_lbfgs
+
+    x, y = _problems(batch=2, k=30)
+    fit = fit_logistic_lbfgs(x, y, tol=1e-9, max_iter=2)
+    assert not fit.converged.any() and (fit.n_iter == 2).all()
+
+
+def test_wide_probes_match_sklearn_on_every_row(monkeypatch):
+    """Probes wider than ENGINE_MAX_K (lowered here so the test stays small) go to the batched
+    L-BFGS solver; every row's F1 is within 0.005 of sklearn's, and features that share their
+    examples share one design."""
+    from sparseprobe.probing import sweep
+
+    monkeypatch.setattr(sweep, "ENGINE_MAX_K", 32)
+    rng = np.random.default_rng(5)
+    n, d = 700, 120
+    x = np.maximum(rng.normal(size=(n, d)), 0)
+    cut = int(0.7 * n)
+    features = []
+    for f in range(3):
+        y = rng.random(n) < 0.2 + 0.1 * f
+        x[y, 7 * f] += 1.0
+        features.append((f"f{f}", y))
+    x_train, x_test = x[:cut], x[cut:]  # one pair of arrays, as probe_layer shares them
+    datas = [FeatureData(name, x_train, y[:cut], x_test, y[cut:]) for name, y in features]
+    settings = ProbeSettings(k_grid=(4, 64))
+    wide_rows = sweep_layer(datas, settings)
+    sk_rows = sweep_layer(datas, ProbeSettings(k_grid=settings.k_grid, backend="sklearn"))
+    for a_rows, b_rows in zip(wide_rows, sk_rows):
+        assert [(r["method"], r["k"]) for r in a_rows] == [(r["method"], r["k"]) for r in b_rows]
+        for a, b in zip(a_rows, b_rows):
+            assert a["converged"] and abs(a["f1"] - b["f1"]) <= 0.005
+    dense = [rows[-1] for rows in wide_rows]
+    assert all(r["method"] == "dense" and r["k"] == d for r in dense)
+    assert len({r["fit_seconds"] for r in dense}) == 1  # one solve for the three features

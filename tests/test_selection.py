@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sparseprobe.errors import ProbeError
+
 from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
 from sparseprobe.probing.selection import RANKINGS, random_rotation, rank, telescope_supports
 
@@ -75,10 +77,19 @@ def test_bootstrap_interval_brackets_the_f1_and_is_deterministic():
     assert sweep_layer([data], ProbeSettings(k_grid=(1,)), layer=2)[0][0]["f1_ci_low"] is None
 
 
-def test_random_rotation_is_orthogonal_and_seeded():
-    q = random_rotation(16, 3)
-    np.testing.assert_allclose(q @ q.T, np.eye(16), atol=1e-10)
-    assert (q == random_rotation(16, 3)).all() and not (q == random_rotation(16, 4)).all()
+@pytest.mark.parametrize("d", [16, 96, 100])  # powers of two and not
+def test_random_rotation_is_orthogonal_dense_and_seeded(d):
+    q = random_rotation(d, 3).matrix()
+    np.testing.assert_allclose(q @ q.T, np.eye(d), atol=1e-10)
+    assert (q == random_rotation(d, 3).matrix()).all()
+    assert not np.allclose(q, random_rotation(d, 4).matrix())
+    assert (np.abs(q) > 1e-12).mean() > 0.99  # every direction mixes (nearly) every neuron
+    x = np.random.default_rng(0).normal(size=(5, d))
+    np.testing.assert_allclose(random_rotation(d, 3).apply(x), x @ q, atol=1e-10)
+    np.testing.assert_allclose(np.linalg.norm(random_rotation(d, 3).apply(x), axis=1),
+                               np.linalg.norm(x, axis=1))
+    with pytest.raises(ProbeError, match="width"):
+        random_rotation(d, 3).apply(x[:, :-1])
 
 
 def test_every_method_runs_on_both_backends_with_the_same_supports():

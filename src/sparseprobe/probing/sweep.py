@@ -213,16 +213,25 @@ def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: Probe
     }
 
 
-def prepare(data: FeatureData, settings: ProbeSettings) -> tuple[FeatureData, str, np.ndarray]:
+def prepare(data: FeatureData, settings: ProbeSettings, cache: dict | None = None
+            ) -> tuple[FeatureData, str, np.ndarray]:
     """Check both splits hold two classes (or values), scale by the train std and rank the
-    neurons on the train split: (scaled data, method name, ranking)."""
+    neurons on the train split: (scaled data, method name, ranking). ``cache`` (a dict owned by
+    the caller): features whose splits are the same arrays (one layer, the same examples) get
+    the same scaled arrays, scaled once, so a wide layer is held once, not once per feature."""
     regression = data.task == "regression"
     for split, y in (("train", data.y_train), ("test", data.y_test)):
         single = np.unique(y).size < 2 if regression else (y.all() or not y.any())
         if single:
             raise ProbeError(f"feature '{data.feature}': the {split} split has a single "
                              f"{'value' if regression else 'class'}")
-    x_train, x_test = scale_by_train_std(data.x_train, data.x_test, settings.scale)
+    key = (id(data.x_train), id(data.x_test), settings.scale)
+    if cache is not None and key in cache:
+        x_train, x_test = cache[key][2:]
+    else:
+        x_train, x_test = scale_by_train_std(data.x_train, data.x_test, settings.scale)
+        if cache is not None:  # the raw arrays stay referenced, so their ids stay unique
+            cache[key] = (data.x_train, data.x_test, x_train, x_test)
     scaled = FeatureData(data.feature, x_train, data.y_train, x_test, data.y_test, data.task)
     if regression:
         return scaled, "correlation", rank_correlation(x_train, data.y_train)
@@ -256,8 +265,8 @@ def heuristic_sweep(data: FeatureData, settings: ProbeSettings) -> list[dict]:
 
 
 ENGINE_MAX_K = 512
-"""Probes wider than this (a dense probe on a big layer) use sklearn: Newton's Hessian grows as
-k^2."""
+"""Probes wider than this (a dense probe on a big layer) use the batched L-BFGS solver
+(:mod:`sparseprobe.probing.wide`): Newton's Hessian grows as k^2."""
 ENGINE_BATCH_ELEMENTS = 30_000_000
 """Probes per engine batch are capped so a batch's design tensor stays under this many floats."""
 
@@ -306,6 +315,46 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
     return rows
 
 
+def _wide_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSettings
+               ) -> list[dict]:
+    """Fit wide probes (k > ENGINE_MAX_K) with batched L-BFGS; one result dict per probe, in
+    order. Probes that read the same scaled design (the same array, e.g. dense probes of every
+    feature that labels the same examples) are solved together on that one matrix."""
+    from sparseprobe.probing.wide import fit_logistic_lbfgs
+
+    groups: dict[tuple[int, int, bytes], list[int]] = {}
+    for j, (data, neurons) in enumerate(probes):
+        key = (id(data.x_train), id(data.x_test), np.asarray(neurons).tobytes())
+        groups.setdefault(key, []).append(j)
+    rows: list[dict | None] = [None] * len(probes)
+    for members in groups.values():
+        data, neurons = probes[members[0]]
+        whole = len(neurons) == data.x_train.shape[1] and np.array_equal(
+            neurons, np.arange(len(neurons)))
+        x_train = data.x_train if whole else np.take(data.x_train, neurons, axis=1)
+        x_test = data.x_test if whole else np.take(data.x_test, neurons, axis=1)
+        labels = np.stack([probes[j][0].y_train for j in members])
+        started = time.perf_counter()
+        fit = fit_logistic_lbfgs(x_train, labels, C=settings.C, tol=settings.tol,
+                                 max_iter=settings.max_iter)
+        seconds = (time.perf_counter() - started) / len(members)
+        all_scores = (x_test @ fit.coef.T.astype(x_test.dtype)).T + fit.intercept[:, None]
+        for b, j in enumerate(members):
+            scores = all_scores[b].astype(np.float64)
+            rows[j] = {
+                "k": len(neurons),
+                "neurons": np.asarray(neurons).astype(np.int32).tolist(),
+                "coefficients": fit.coef[b].astype(np.float32).tolist(),
+                "intercept": float(fit.intercept[b]),
+                **probe_metrics(probes[j][0].y_test, scores > 0, scores),
+                "_pred": scores > 0,
+                "converged": bool(fit.converged[b]),
+                "n_iter": int(fit.n_iter[b]),
+                "fit_seconds": seconds,
+            }
+    return rows
+
+
 def _warm_start(previous: dict | None, neurons: np.ndarray) -> np.ndarray | None:
     """A Newton starting point for a probe on ``neurons`` from the same feature's and method's
     probe at the previous k (``previous``: its row) when that support is a prefix of this one
@@ -351,7 +400,8 @@ def _optimal_probes(scaled: FeatureData, ranking: np.ndarray, ks: list[int],
     return plan
 
 
-def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> list[tuple]:
+def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
+                cache: dict | None = None) -> list[tuple]:
     """Every probe of one binary feature on one layer: (method, the scaled data it reads, its
     neurons, extra result columns), for each method of ``settings.methods`` and k of the grid,
     plus the dense probe. Rankings and supports use the train split only
@@ -361,7 +411,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
     unknown = [m for m in settings.methods if m not in selection.METHODS]
     if unknown:
         raise ProbeError(f"probing.methods: unknown {unknown}; known: {list(selection.METHODS)}")
-    scaled, _, ranking = prepare(data, settings)
+    scaled, _, ranking = prepare(data, settings, cache)
     d_mlp = scaled.x_train.shape[1]
     ks = k_values(settings, d_mlp)
     plan: list[tuple] = []
@@ -378,10 +428,17 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0) -> l
             plan += [(method, scaled, ranking[i:i + 1])
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
-            q = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
+            rotation = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
+            key = ("rotated", id(data.x_train), id(data.x_test))
+            if cache is None or key not in cache:  # features sharing a layer rotate it once
+                rotated_x = (rotation.apply(data.x_train), rotation.apply(data.x_test))
+                if cache is not None:
+                    cache[key] = (data.x_train, data.x_test, *rotated_x)
+            else:
+                rotated_x = cache[key][2:]
             rotated, _, order = prepare(FeatureData(
-                data.feature, data.x_train @ q, data.y_train, data.x_test @ q, data.y_test),
-                settings)
+                data.feature, rotated_x[0], data.y_train, rotated_x[1], data.y_test),
+                settings, cache)
             plan += [(method, rotated, order[:k]) for k in ks]
         elif method == "shuffled_labels":
             y = np.random.default_rng(seed).permutation(scaled.y_train)
@@ -419,18 +476,23 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
         raise ProbeError(f"probing.backend must be 'engine' or 'sklearn', got "
                          f"'{settings.backend}'")
     out: list[list[dict]] = [[] for _ in features]
+    cache: dict = {}  # shared scaled designs (see prepare)
     by_k: dict[int, list[tuple[int, str, FeatureData, np.ndarray, dict]]] = {}
     for i, data in enumerate(features):
         if data.task == "regression":
             out[i] = heuristic_sweep(data, settings)
             continue
-        for method, scaled, neurons, extra in plan_probes(data, settings, layer):
+        for method, scaled, neurons, extra in plan_probes(data, settings, layer, cache):
             by_k.setdefault(len(neurons), []).append((i, method, scaled, neurons, extra))
     previous: dict[tuple[int, str], dict] = {}  # (feature, method) -> its row at the last k
+    cache.clear()
     for k in sorted(by_k):
         probes = by_k[k]
-        if settings.backend == "sklearn" or k > ENGINE_MAX_K:
+        if settings.backend == "sklearn":
             rows = [fit_probe(scaled, neurons, settings) for _, _, scaled, neurons, _ in probes]
+        elif k > ENGINE_MAX_K:
+            rows = _wide_rows([(scaled, neurons) for _, _, scaled, neurons, _ in probes],
+                              settings)
         else:
             starts = [_warm_start(previous.get((i, method)), neurons)
                       for i, method, _, neurons, _ in probes]
@@ -483,6 +545,22 @@ def feature_splits(dataset) -> list[FeatureSplit]:
     return splits
 
 
+def _shared_data(activations: np.ndarray, splits: list[FeatureSplit]) -> list[FeatureData]:
+    """Each split's design matrices; features that label the same examples with the same split
+    share one pair of arrays (a one-vs-rest dataset would otherwise copy the layer per
+    feature), which the sweep then scales once and the wide solver reads once for all."""
+    shared: dict[tuple[bytes, bytes], FeatureData] = {}
+    out = []
+    for split in splits:
+        key = (split.ids.tobytes(), split.train.tobytes())
+        if key not in shared:
+            shared[key] = split.data(activations)
+        base = shared[key]
+        out.append(FeatureData(split.feature, base.x_train, split.labels[split.train],
+                               base.x_test, split.labels[~split.train], split.task))
+    return out
+
+
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
                 splits: list[FeatureSplit] | None = None, model_fingerprint: str | None = None):
     """Every feature of ``dataset`` on one cached layer: result rows as a schema frame.
@@ -495,7 +573,7 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
 
     info = check_identity(store_dir, dataset, model_fingerprint)
     activations = read_layer(store_dir, layer, dataset)
-    datas = [split.data(activations) for split in (splits or feature_splits(dataset))]
+    datas = _shared_data(activations, splits or feature_splits(dataset))
     rows = []
     for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
         feature = data.feature
