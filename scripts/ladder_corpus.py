@@ -1,7 +1,7 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
-from sparseprobe.models.ladder_corpus import build_corpus
+from sparseprobe.models.ladder.corpus import build_corpus
 from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]) as log:

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from sources_fixture import django_wheel, sae_probes_wheel
-from sparseprobe.models.ladder_corpus import build_corpus
+from sparseprobe.models.ladder.corpus import build_corpus
 from sparseprobe.datasets.builders import BUILDERS
 from sparseprobe.errors import DatasetError
 

@@ -249,12 +249,12 @@ def test_too_small_stream_is_an_error(prepared, tmp_path):
 
 
 def test_failed_training_leaves_no_output(prepared, tmp_path, monkeypatch):
-    import sparseprobe.models.ladder as ladder
+    from sparseprobe.models.ladder import training
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ladder, "_copy_tokenizer", boom)  # fails after the model was saved
+    monkeypatch.setattr(training, "copy_tokenizer", boom)  # fails after the model was saved
     out = tmp_path / "model"
     with pytest.raises(RuntimeError, match="disk full"):
         train_model(TINY, TINY_TRAINING, prepared["tok"], prepared["stream"], out)
