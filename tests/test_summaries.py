@@ -237,9 +237,10 @@ def test_headline_features_need_a_big_test_split_and_a_dense_probe_above_both_co
                      "trivial": (False, False, False), "shuffled": (False, False, False)}
     assert table.filter(pl.col("feature") == "ok")["f1_shuffled"].item() == pytest.approx(0.5)
     means = S.model_means(table).filter(pl.col("category") == "all").row(0, named=True)
-    assert means["n_features"] == 1 and means["n_features_total"] == 4
+    assert means["n_headline"] == 1 and means["n_features"] == 4
     assert means["n_small_test"] == 1 and means["n_below_controls"] == 2
-    assert means["mean_f1_dense"] == pytest.approx(0.9)
+    assert means["headline_mean_f1_dense"] == pytest.approx(0.9)
+    assert means["mean_f1_dense"] == pytest.approx((0.9 + 0.9 + 0.6 + 0.8) / 4)
 
 
 def test_feature_bootstrap_interval_is_seeded_and_brackets_the_mean():

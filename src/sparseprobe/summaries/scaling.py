@@ -175,27 +175,32 @@ def feature_bootstrap(values: np.ndarray, kind: str, resamples: int, seed: int
 def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
                 seed: int = 0) -> pl.DataFrame:
     """Table 6: per (model, category) and per model over every category ("all"), the means of
-    table 5 over the *headline* features (``in_headline``: binary, a test split of at least
-    ``summaries.min_test_positives`` positives and negatives, a dense probe above both
-    controls). Sorted by category, n_parameters.
+    table 5's binary features, twice: over every binary feature (``mean_*``, ``n_*``: the
+    descriptive numbers, as before) and over the *headline* features (``headline_*``:
+    ``in_headline``, a test split of at least ``summaries.min_test_positives`` positives and
+    negatives and a dense probe above both controls; the numbers a claim may rest on). Sorted
+    by category, n_parameters.
 
-    - ``n_features``: headline features averaged; ``n_features_total`` every binary feature,
-      ``n_small_test`` those left out for a small test split, ``n_below_controls`` those left
-      out because their dense probe does not beat the always-positive or shuffled-label F1;
+    - ``n_features``: binary features; ``n_headline`` the headline ones, ``n_small_test`` those
+      left out for a small test split, ``n_below_controls`` those left out because their dense
+      probe does not beat the always-positive or shuffled-label F1;
     - ``mean_f1_k1`` (best-layer k = 1 sweep F1), ``mean_f1_single`` (best single neuron),
       ``mean_f1_dense``, ``mean_gap``: plain means over features, each feature weighted alike;
+      ``headline_mean_*`` the same over headline features (null when there are none);
     - ``median_k_90``, ``median_k_95``: medians over the features that reach the level at all;
       ``n_never_k_90``, ``n_never_k_95`` count those that do not;
-    - ``n_single_f1_ge_0_9``: features with a single neuron of test F1 >= 0.9;
-    - ``{headline}_ci_low/high`` for each of HEADLINES: a bootstrap interval over features
-      (:func:`feature_bootstrap`, ``resamples``, seeded by ``seed``, model and category);
+    - ``n_single_f1_ge_0_9`` / ``headline_n_single_f1_ge_0_9``: features with a single neuron
+      of test F1 >= 0.9;
+    - ``{column}_ci_low/high`` for each of HEADLINES and its ``headline_`` twin: a 95%
+      bootstrap interval over features (:func:`feature_bootstrap`, ``resamples``, seeded by
+      ``seed``, model, category and column);
     - ``selected_on``: ``validation`` when every feature's choices were made on validation.
 
     With ``selected_on = validation`` the test F1s are honest estimates for what was chosen;
     with ``test`` they are optimistic. Comparing models of one family on the same datasets is
     fair; comparing with the paper's numbers is not (different features, examples, models).
-    A scaling table without ``in_headline`` (written before it existed) averages every binary
-    feature.
+    A scaling table without ``in_headline`` (written before it existed) counts every binary
+    feature as a headline feature.
     """
     require_columns(scaling, ["category", "f1_single", "k_90", "k_95", "gap"], "model means")
     binary = scaling.filter(pl.col("task") == "classification")
@@ -206,36 +211,38 @@ def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
     keys = ["model", "family", "n_parameters", "n_layers", "category"]
     head = pl.col("in_headline")
     aggregations = [
-        head.sum().cast(pl.Int32).alias("n_features"),
-        pl.len().cast(pl.Int32).alias("n_features_total"),
+        pl.len().cast(pl.Int32).alias("n_features"),
+        head.sum().cast(pl.Int32).alias("n_headline"),
         pl.col("small_test").sum().cast(pl.Int32).alias("n_small_test"),
         (~pl.col("small_test") & ~pl.col("beats_controls")).sum().cast(pl.Int32)
         .alias("n_below_controls"),
-        pl.col("f1_k1").filter(head).mean().alias("mean_f1_k1"),
-        pl.col("f1_single").filter(head).mean().alias("mean_f1_single"),
-        pl.col("f1_dense").filter(head).mean().alias("mean_f1_dense"),
-        pl.col("gap").filter(head).mean().alias("mean_gap"),
-        pl.col("k_90").filter(head).cast(pl.Float64).median().alias("median_k_90"),
-        pl.col("k_95").filter(head).cast(pl.Float64).median().alias("median_k_95"),
-        (pl.col("f1_single").filter(head) >= 0.9).sum().cast(pl.Int32)
-        .alias("n_single_f1_ge_0_9"),
-        pl.col("k_90").filter(head).is_null().sum().cast(pl.Int32).alias("n_never_k_90"),
-        pl.col("k_95").filter(head).is_null().sum().cast(pl.Int32).alias("n_never_k_95"),
+        pl.col("k_90").cast(pl.Float64).median().alias("median_k_90"),
+        pl.col("k_95").cast(pl.Float64).median().alias("median_k_95"),
+        pl.col("k_90").is_null().sum().cast(pl.Int32).alias("n_never_k_90"),
+        pl.col("k_95").is_null().sum().cast(pl.Int32).alias("n_never_k_95"),
         pl.when((pl.col("selected_on") == "validation").all()).then(pl.lit("validation"))
         .otherwise(pl.lit("test")).alias("selected_on"),
-        *[pl.col(column).filter(head).alias(f"_v_{name}")
-          for name, (column, _) in HEADLINES.items()],
     ]
+    for prefix, where in (("", pl.lit(True)), ("headline_", head)):
+        for name, (column, kind) in HEADLINES.items():
+            values = pl.col(column).filter(where)
+            aggregations += [
+                (values.mean() if kind == "mean" else (values >= 0.9).sum().cast(pl.Int32))
+                .alias(prefix + name),
+                values.alias(f"_v_{prefix}{name}"),
+            ]
     per_category = binary.group_by(keys).agg(aggregations)
     overall = binary.with_columns(category=pl.lit("all")).group_by(keys).agg(aggregations)
     means = pl.concat([per_category, overall]).sort(["category", "n_parameters", "model"])
-    intervals: dict[str, list] = {f"{n}_ci_{e}": [] for n in HEADLINES for e in ("low", "high")}
+    names = [(prefix + name, kind) for prefix in ("", "headline_")
+             for name, (_, kind) in HEADLINES.items()]
+    intervals: dict[str, list] = {f"{n}_ci_{e}": [] for n, _ in names for e in ("low", "high")}
     for row in means.iter_rows(named=True):
-        for name, (_, kind) in HEADLINES.items():
+        for name, kind in names:
             values = np.array([np.nan if v is None else v for v in row[f"_v_{name}"]])
             low, high = feature_bootstrap(values, kind, resamples, stable_seed(
                 seed, row["model"], row["category"], name) & 0xFFFFFFFF)
             intervals[f"{name}_ci_low"].append(low)
             intervals[f"{name}_ci_high"].append(high)
-    return means.drop([f"_v_{n}" for n in HEADLINES]).with_columns(
+    return means.drop([f"_v_{n}" for n, _ in names]).with_columns(
         pl.Series(k, v, dtype=pl.Float64) for k, v in intervals.items())
