@@ -257,3 +257,51 @@ def test_feature_bootstrap_interval_is_seeded_and_brackets_the_mean():
     overall = means.filter(pl.col("category") == "all").row(0, named=True)
     assert overall["mean_f1_k1_ci_low"] == pytest.approx(0.6)
     assert overall["mean_f1_k1_ci_high"] == pytest.approx(0.9)
+
+
+def coin_flip_probes(n_features=8, n_layers=4, d=64, seed=5) -> pl.DataFrame:
+    """Real sweep rows (sparseprobe.probing.sweep, single_neuron and mean_diff at k = 1) of
+    coin-flip labels on Gaussian activations: no neuron carries any feature."""
+    import numpy as np
+
+    from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+
+    rng = np.random.default_rng(seed)
+    settings = ProbeSettings(k_grid=(1,), dense=False, methods=("mean_diff", "single_neuron"))
+    n_train, n_val, n_test = 200, 100, 100
+    labels = [rng.random(n_train + n_val + n_test) < 0.5 for _ in range(n_features)]
+    rows = []
+    for layer in range(n_layers):
+        x = rng.normal(size=(n_train + n_val + n_test, d))
+        train, val, test = x[:n_train], x[n_train:n_train + n_val], x[n_train + n_val:]
+        datas = [FeatureData(f"coin{f}", train, y[:n_train], test, y[n_train + n_val:],
+                             x_val=val, y_val=y[n_train:n_train + n_val])
+                 for f, y in enumerate(labels)]
+        for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
+            context = dict(model="small", family="fam", n_parameters=100, n_layers=n_layers,
+                           d_mlp=d, dataset="coins", hook=f"blocks.{layer}.mlp.hook_post",
+                           aggregation="mean", layer=layer, feature=data.feature,
+                           task="classification", n_train=n_train, n_test=n_test, n_val=n_val,
+                           n_train_positive=int(data.y_train.sum()),
+                           n_test_positive=int(data.y_test.sum()),
+                           n_val_positive=int(data.y_val.sum()), seed=0)
+            rows += [{**context, **probe} for probe in probes]
+    return with_category(to_frame(rows))
+
+
+def test_a_coin_flip_single_neuron_chosen_on_validation_scores_chance_on_test():
+    """The optimism the issue measures, end to end through the real sweep: over 4 x 31
+    single-neuron candidates the one with the best test F1 looks like a detector of a coin flip;
+    the one validation chooses scores what a coin flip allows (balanced accuracy about 0.5)."""
+    probes = coin_flip_probes()
+    honest = S.best_neurons(probes)
+    paper = S.best_neurons(probes, "test")
+    assert set(honest["selected_on"]) == {"validation"} and set(paper["selected_on"]) == {"test"}
+    honest_f1, paper_f1 = honest["f1"].mean(), paper["f1"].mean()
+    chance = probes.filter(pl.col("method") == "single_neuron")["f1"].mean()
+    assert abs(honest_f1 - chance) < 0.05  # at the candidates' average: chance
+    assert paper_f1 > honest_f1 + 0.08  # the test-chosen best of ~120 is not
+    assert paper_f1 > 0.6
+    rows = probes.join(honest.select("feature", "layer", "neuron"), on=["feature", "layer"])
+    honest_rows = rows.filter(pl.col("neurons").list.first() == pl.col("neuron"))
+    assert abs(honest_rows["balanced_accuracy"].mean() - 0.5) < 0.05
