@@ -188,7 +188,8 @@ def test_best_layer_is_chosen_on_validation_and_reports_the_layers_within_its_in
     best = S.best_layers(probes).row(0, named=True)
     assert best["best_layer"] == 2 and best["f1"] == pytest.approx(0.7)
     assert best["val_f1"] == pytest.approx(0.8) and best["selected_on"] == "validation"
-    assert best["layers_within"] == [1, 2]  # 0.78 >= 0.8 - 1.96 * sqrt(0.16 / 40)
+    # q = (40 x 0.8 + 2) / 44, se = sqrt(q (1 - q) / 44) = 0.063: 0.78 is within, 0.5 not
+    assert best["layers_within"] == [1, 2]
     assert (best["layer_low"], best["layer_high"]) == (1, 2)
     assert best["f1_trivial"] == pytest.approx(2 * 0.5 / 1.5)
     paper = S.best_layers(probes, "test").row(0, named=True)
@@ -202,6 +203,14 @@ def test_ties_on_validation_are_not_given_to_the_shallowest_layer_silently():
             for layer, auc in ((0, 0.8), (1, 0.9))]
     best = S.best_layers(to_frame(rows)).row(0, named=True)
     assert best["best_layer"] == 1 and best["layers_within"] == [0, 1]
+
+
+def test_a_perfect_f1_on_few_positives_still_has_an_interval():
+    rows = [row(method="single_neuron", layer=layer, neurons=[n], f1=0.5, val_f1=val,
+                val_roc_auc=0.9, n_val_positive=3)
+            for layer, n, val in ((0, 1, 1.0), (0, 2, 1.0), (1, 1, 0.8), (1, 5, 0.2))]
+    best = S.best_layers(to_frame(rows)).row(0, named=True)
+    assert best["layers_within"] == [0, 1]  # one row per layer, each layer once
 
 
 def test_rows_without_validation_metrics_are_chosen_on_test_and_labelled():
