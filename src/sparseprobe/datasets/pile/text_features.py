@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from sparseprobe.datasets.pile.sampling import check_sizes
-from sparseprobe.datasets.pile.shards import (
-    iter_pile,
-    no_documents_reason,
-    shard_paths,
-    shards_meta,
-)
+from sparseprobe.datasets.pile.shards import PileReading
 from sparseprobe.datasets.sampling import Sampling
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.datasets.text_features import check_features, sample_text_features
-from sparseprobe.errors import DatasetError
 
 # ---------------------------------------------------------------------------------------------
 # Text features
@@ -40,18 +34,15 @@ def build_text_features_pile(paths: Path | Sequence[Path], out_dir: Path, *,
     sampling = Sampling(**sampling)
     check_features(features, name)
     check_sizes(name, max_chars, sampling.examples_per_feature, "examples_per_feature")
-    shards = shard_paths(paths)
-    stats: dict = {}
-    documents = [(d.document_id, d.text[:max_chars]) for d in iter_pile(
-        shards, max_documents=max_documents, pile_sets=pile_sets, stats=stats)]
-    if not documents:
-        raise DatasetError(f"dataset '{name}': {no_documents_reason(shards, pile_sets, stats)}")
+    reading = PileReading.of(paths, max_documents, pile_sets)
+    documents = [(d.document_id, d.text[:max_chars]) for d in reading.documents()]
+    reading.check_read(name)
     return sample_text_features(
         documents, out_dir, features=features, name=name,
         source=f"the {len(documents)} Pile documents read", sampling=sampling,
         meta={"description": "The paper's token-string predicates, on pre-tokens of Pile "
               "documents (see sparseprobe.datasets.text_features).",
-              "source": "Pile shards", **shards_meta(shards, pile_sets, stats),
+              "source": "Pile shards", **reading.meta(),
               "max_chars": max_chars, "positive_fraction": sampling.positive_fraction,
               "seed": sampling.seed, "test_fraction": sampling.test_fraction},
     )
