@@ -19,5 +19,6 @@ rule probe_layers:
         probing=config.get("probing", {}),
         layers=lambda wildcards: PLAN.probe_groups(wildcards.model)[wildcards.layers],
         seed=config["seed"],
+        validation_fraction=config["split"]["validation_fraction"],
     script:
         "../scripts/probe_layers.py"

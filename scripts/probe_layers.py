@@ -18,7 +18,8 @@ with logged(snakemake.log[0]) as log:
     dataset = load_feature_dataset(Path(snakemake.input.dataset[0]).parent)
     fingerprint = read_fingerprint(Path(snakemake.input.fingerprint))
     frame = probe_layers(dataset, Path(snakemake.input.activations), snakemake.params.layers,
-                         settings, model_fingerprint=fingerprint.digest)
+                         settings, model_fingerprint=fingerprint.digest,
+                         validation_fraction=snakemake.params.validation_fraction)
     write_results(frame, Path(snakemake.output[0]))
     unconverged = frame.filter(~frame["converged"])
     log.info("layers %s: %d probes written; %d did not converge", snakemake.params.layers,
