@@ -196,8 +196,8 @@ def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts == {
         "fetch_source": 6, "build_dataset": 11, "model_fingerprint": 7,
-        "extract_activations": 7 * 11,
-        "probe_layers": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
+        "extract_activations_per_dataset": 7 * 11,  # large models: a job per (model, dataset)
+        "probe_layers_per_dataset": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
         "family_tables": 1, "plot_model": 7, "plot_family": 1, "neuron_case_studies": 7,
         "neuron_ablation": 7,
         "all": 1,
