@@ -188,7 +188,8 @@ def test_best_layer_is_chosen_on_validation_and_reports_the_layers_within_its_in
     best = S.best_layers(probes).row(0, named=True)
     assert best["best_layer"] == 2 and best["f1"] == pytest.approx(0.7)
     assert best["val_f1"] == pytest.approx(0.8) and best["selected_on"] == "validation"
-    assert best["layers_within"] == [1, 2]  # 0.78 >= 0.8 - 1.96 * sqrt(0.16 / 40)
+    # q = (40 x 0.8 + 2) / 44, se = sqrt(q (1 - q) / 44) = 0.063: 0.78 is within, 0.5 not
+    assert best["layers_within"] == [1, 2]
     assert (best["layer_low"], best["layer_high"]) == (1, 2)
     assert best["f1_trivial"] == pytest.approx(2 * 0.5 / 1.5)
     paper = S.best_layers(probes, "test").row(0, named=True)
@@ -202,6 +203,14 @@ def test_ties_on_validation_are_not_given_to_the_shallowest_layer_silently():
             for layer, auc in ((0, 0.8), (1, 0.9))]
     best = S.best_layers(to_frame(rows)).row(0, named=True)
     assert best["best_layer"] == 1 and best["layers_within"] == [0, 1]
+
+
+def test_a_perfect_f1_on_few_positives_still_has_an_interval():
+    rows = [row(method="single_neuron", layer=layer, neurons=[n], f1=0.5, val_f1=val,
+                val_roc_auc=0.9, n_val_positive=3)
+            for layer, n, val in ((0, 1, 1.0), (0, 2, 1.0), (1, 1, 0.8), (1, 5, 0.2))]
+    best = S.best_layers(to_frame(rows)).row(0, named=True)
+    assert best["layers_within"] == [0, 1]  # one row per layer, each layer once
 
 
 def test_rows_without_validation_metrics_are_chosen_on_test_and_labelled():
@@ -226,21 +235,28 @@ def test_headline_features_need_a_big_test_split_and_a_dense_probe_above_both_co
     for feature, dense, shuffled, positives in (("ok", 0.9, 0.5, 40), ("small", 0.9, 0.5, 7),
                                                 ("trivial", 0.6, 0.5, 40),
                                                 ("shuffled", 0.8, 0.85, 40)):
-        rows += [row(feature=feature, f1=0.7, n_test_positive=positives),
-                 row(feature=feature, method="dense", k=8, f1=dense, n_test_positive=positives),
+        val = dict(n_test_positive=positives, n_val_positive=20)
+        rows += [row(feature=feature, f1=0.7, val_f1=0.7, **val),
+                 row(feature=feature, method="dense", k=8, f1=dense, val_f1=dense, **val),
                  row(feature=feature, method="shuffled_dense", k=8, f1=shuffled,
-                     n_test_positive=positives)]
+                     val_f1=shuffled, **val)]
+    rows.append(row(feature="no_validation", f1=0.7, n_test_positive=40))
+    rows.append(row(feature="no_validation", method="dense", k=8, f1=0.9, n_test_positive=40))
     table = S.scaling_table(with_category(to_frame(rows)), [1]).sort("feature")
     flags = {r["feature"]: (r["small_test"], r["beats_controls"], r["in_headline"])
              for r in table.to_dicts()}
     assert flags == {"ok": (False, True, True), "small": (True, True, False),
-                     "trivial": (False, False, False), "shuffled": (False, False, False)}
+                     "trivial": (False, False, False), "shuffled": (False, False, False),
+                     "no_validation": (False, True, False)}  # chosen on test: not a headline
+    paper = S.scaling_table(with_category(to_frame(rows)), [1], selection="test")
+    assert paper.filter(pl.col("feature") == "no_validation")["in_headline"].item()
     assert table.filter(pl.col("feature") == "ok")["f1_shuffled"].item() == pytest.approx(0.5)
     means = S.model_means(table).filter(pl.col("category") == "all").row(0, named=True)
-    assert means["n_headline"] == 1 and means["n_features"] == 4
+    assert means["n_headline"] == 1 and means["n_features"] == 5
     assert means["n_small_test"] == 1 and means["n_below_controls"] == 2
+    assert means["n_chosen_on_test"] == 1 and means["selected_on"] == "test"
     assert means["headline_mean_f1_dense"] == pytest.approx(0.9)
-    assert means["mean_f1_dense"] == pytest.approx((0.9 + 0.9 + 0.6 + 0.8) / 4)
+    assert means["mean_f1_dense"] == pytest.approx((0.9 + 0.9 + 0.6 + 0.8 + 0.9) / 5)
 
 
 def test_feature_bootstrap_interval_is_seeded_and_brackets_the_mean():

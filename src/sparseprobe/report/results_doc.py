@@ -76,10 +76,13 @@ def category_table(run: Run) -> pl.DataFrame:
 
 
 def peak_layers(run: Run, k: int = 16) -> pl.DataFrame:
-    """Per category, the layer with the highest mean test F1 of mean_diff k-sparse probes."""
+    """Per category, the layer with the highest mean validation F1 of mean_diff k-sparse probes
+    (test F1 where the rows have no validation metrics, an older run)."""
     probes = _classification(run.table("probes")).filter(
         (pl.col("method") == "mean_diff") & (pl.col("k") == k))
-    per_layer = probes.group_by("category", "layer").agg(pl.col("f1").mean())
+    score = pl.col("val_f1") if "val_f1" in probes.columns and \
+        probes["val_f1"].is_not_null().all() else pl.col("f1")
+    per_layer = probes.group_by("category", "layer").agg(score.mean().alias("f1"))
     return (per_layer.sort(["category", "f1", "layer"], descending=[False, True, False])
             .group_by("category", maintain_order=True).first()
             .select("category", pl.col("layer").alias("peak_layer")))
@@ -323,7 +326,8 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "",
         "Mean over the category's binary features of: the best single neuron's test F1 "
         "(`single_neuron`), the best layer's F1 of mean_diff k-sparse probes at k = 1 and 16 and "
-        "of the dense probe; `peak_layer`: the layer (0-based) with the highest mean k = 16 F1.",
+        "of the dense probe; `peak_layer`: the layer (0-based) with the highest mean k = 16 "
+        "validation F1.",
         "",
         markdown(mine),
         "",

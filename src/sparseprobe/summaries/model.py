@@ -97,17 +97,17 @@ def check_selection(selection: str) -> str:
 def with_choice(probes: pl.DataFrame, keys: list[str], selection: str) -> pl.DataFrame:
     """``probes`` plus the columns a choice reads: ``_pick`` (the score chosen on: validation
     F1 / R^2, or test with ``selection: test``), ``_tie`` (the tie-break on the same split:
-    ROC-AUC, null with ``test``, which keeps the paper's shallowest-first rule), ``_se`` (the
-    standard error of ``_pick`` as a proportion over that split's positives,
-    sqrt(F1 (1 - F1) / n_positive); null for regression targets) and ``selected_on``.
+    ROC-AUC, null with ``test``, which keeps the paper's shallowest-first rule), ``_se``
+    (:func:`f1_standard_error` of ``_pick`` over that split's positives; null for regression
+    targets) and ``selected_on``.
 
     A group of ``keys`` whose rows lack validation metrics (``split.validation_fraction: 0``,
     or a file written before the validation split) is chosen on test and labelled ``test``:
     never silently."""
     check_selection(selection)
     test, val = pl.coalesce("f1", "r2"), pl.coalesce("val_f1", "val_r2")
-    test_se = (pl.col("f1") * (1 - pl.col("f1")) / pl.col("n_test_positive")).sqrt()
-    val_se = (pl.col("val_f1") * (1 - pl.col("val_f1")) / pl.col("n_val_positive")).sqrt()
+    test_se = f1_standard_error(pl.col("f1"), pl.col("n_test_positive"))
+    val_se = f1_standard_error(pl.col("val_f1"), pl.col("n_val_positive"))
     if selection == "test":
         on_val = pl.lit(False)
     else:
@@ -118,6 +118,15 @@ def with_choice(probes: pl.DataFrame, keys: list[str], selection: str) -> pl.Dat
         _se=pl.when(on_val).then(val_se).otherwise(test_se),
         selected_on=pl.when(on_val).then(pl.lit("validation")).otherwise(pl.lit("test")),
     )
+
+
+def f1_standard_error(f1: pl.Expr, positives: pl.Expr) -> pl.Expr:
+    """An approximate standard error of an F1 read as a proportion over the split's
+    positives, Agresti-Coull adjusted so a perfect F1 on few positives still has a width:
+    sqrt(q (1 - q) / (n + 4)) with q = (n F1 + 2) / (n + 4). A yardstick for "within the
+    interval", not an exact F1 variance."""
+    q = (positives * f1 + 2) / (positives + 4)
+    return (q * (1 - q) / (positives + 4)).sqrt()
 
 
 def trivial_f1(positives: pl.Expr, n: pl.Expr) -> pl.Expr:
@@ -133,8 +142,8 @@ def best_layers(probes: pl.DataFrame, selection: str = "validation") -> pl.DataF
     layer's row).
 
     Beside them: ``selected_on``; ``val_f1`` / ``val_r2`` of the chosen layer;
-    ``layers_within``, every layer whose chosen-on score lies within WITHIN_Z standard errors of
-    the best (exact ties included), with ``layer_low`` / ``layer_high`` and their relative
+    ``layers_within``, every layer whose chosen-on score lies within WITHIN_Z standard errors
+    (:func:`f1_standard_error`) of the best (exact ties included), with ``layer_low`` / ``layer_high`` and their relative
     depths (what a figure should draw: a best layer is that range, not its shallowest end);
     ``n_test_positive``, ``n_val``, ``n_val_positive``; ``f1_trivial``, the always-positive F1
     on the test split (2p/(1+p))."""
@@ -150,7 +159,7 @@ def best_layers(probes: pl.DataFrame, selection: str = "validation") -> pl.DataF
         .with_columns(_best=pl.col("_pick").first().over(keys),
                       _best_se=pl.col("_se").first().over(keys).fill_null(0.0).fill_nan(0.0))
         .filter(pl.col("_pick") >= pl.col("_best") - WITHIN_Z * pl.col("_best_se") - 1e-12)
-        .group_by(keys).agg(layers_within=pl.col("layer").sort())
+        .group_by(keys).agg(layers_within=pl.col("layer").unique().sort())
     )
     return (
         ranked.group_by(keys, maintain_order=True)

@@ -66,8 +66,10 @@ def scaling_table(probes: pl.DataFrame, k_values: list[int], selection: str = "v
       ``f1_trivial`` and above ``f1_shuffled`` (where present);
     - ``n_test_positive``, ``n_test_negative``; ``small_test``: either below
       ``min_test_positives`` (an F1 on 6 positives moves by 0.1 with one example);
-    - ``in_headline``: a binary feature that is not ``small_test`` and ``beats_controls``: the
-      features every headline mean and count (table 6) is taken over.
+    - ``in_headline``: a binary feature that is not ``small_test``, ``beats_controls`` and,
+      with ``selection: validation``, was chosen on validation (a feature without a usable
+      validation part, e.g. a LaTeX feature whose positives sit in few documents, would be chosen
+      on test): the features every headline mean and count (table 6) is taken over.
 
     Rows sorted by dataset, feature and model size.
     """
@@ -121,7 +123,8 @@ def scaling_table(probes: pl.DataFrame, k_values: list[int], selection: str = "v
                            k_90=pl.col("k_90").cast(pl.Int32), k_95=pl.col("k_95").cast(pl.Int32),
                            beats_controls=binary & beats.fill_null(False),
                            small_test=binary & small.fill_null(True))
-        .with_columns(in_headline=binary & ~pl.col("small_test") & pl.col("beats_controls"))
+        .with_columns(in_headline=binary & ~pl.col("small_test") & pl.col("beats_controls")
+                      & ((pl.col("selected_on") == "validation") | (selection == "test")))
         .sort(["dataset", "feature", "n_parameters"])
     )
 
@@ -216,6 +219,7 @@ def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
         pl.col("small_test").sum().cast(pl.Int32).alias("n_small_test"),
         (~pl.col("small_test") & ~pl.col("beats_controls")).sum().cast(pl.Int32)
         .alias("n_below_controls"),
+        (pl.col("selected_on") == "test").sum().cast(pl.Int32).alias("n_chosen_on_test"),
         pl.col("k_90").cast(pl.Float64).median().alias("median_k_90"),
         pl.col("k_95").cast(pl.Float64).median().alias("median_k_95"),
         pl.col("k_90").is_null().sum().cast(pl.Int32).alias("n_never_k_90"),
