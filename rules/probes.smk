@@ -27,6 +27,7 @@ rule probe_layers:
         layers=lambda wildcards: PLAN.probe_groups(wildcards.model)[wildcards.layers],
         jobs=lambda wildcards: PLAN.probe_jobs(wildcards.model, wildcards.layers),
         seed=config["seed"],
+        validation_fraction=config["split"]["validation_fraction"],
     script:
         "../scripts/probe_layers.py"
 
@@ -57,5 +58,6 @@ rule probe_layers_per_dataset:
             wildcards.model, wildcards.layers, [wildcards.dataset]
         ),
         seed=config["seed"],
+        validation_fraction=config["split"]["validation_fraction"],
     script:
         "../scripts/probe_layers.py"

@@ -22,15 +22,17 @@ with logged(snakemake.log[0]) as log:
     fingerprint = read_fingerprint(Path(snakemake.input.fingerprint))
     log_startup(log, "imports + settings")
     jobs, layers = snakemake.params.jobs, snakemake.params.layers
-    # one layer at a time (the same probes as all at once), so the log shows progress and ETA
+    # one layer at a time (the same probes and splits as all at once): progress and ETA per layer
     progress = Progress(log, f"probe {fingerprint.model} layers {layers[0]}-{layers[-1]}",
                         len(jobs) * len(layers), unit="(dataset, layer) sweeps", every_s=0)
     for n, job in enumerate(jobs, 1):
         dataset = load_feature_dataset(Path(job["dataset_dir"]))
         frames = []
         for layer in layers:
-            frames.append(probe_layers(dataset, Path(job["store"]), [layer], settings,
-                                       model_fingerprint=fingerprint.digest))
+            frames.append(probe_layers(
+                dataset, Path(job["store"]), [layer], settings,
+                model_fingerprint=fingerprint.digest,
+                validation_fraction=snakemake.params.validation_fraction))
             progress.update((n - 1) * len(layers) + len(frames))
         frame = pl.concat(frames)
         write_results(frame, Path(job["table"]))
