@@ -111,9 +111,9 @@ def compare(args: argparse.Namespace) -> pl.DataFrame:
 
 def verify(args: argparse.Namespace) -> pl.DataFrame:
     """Every bad store, fingerprint or Parquet file under ``--results`` with why and the
-    command that rebuilds it (sparseprobe.verify); ``--fix`` removes them and what was built
-    from them, listed on stderr."""
-    from sparseprobe.verify import fix, verify_results
+    command that rebuilds it (sparseprobe.workflow.verify); ``--fix`` removes them and what was
+    built from them, listed on stderr."""
+    from sparseprobe.workflow.verify import fix, verify_results
 
     problems = verify_results(args.results)
     if args.fix and problems:

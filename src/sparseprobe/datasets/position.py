@@ -71,15 +71,14 @@ def position_dataset(texts: list[str], out_dir: Path, *, name: str, source: str,
     position dataset; ``request``: the fields of :class:`PositionRequest`. Raises DatasetError
     when too few texts are long enough."""
     request = PositionRequest(**request)
-    examples, max_position, seed = request.examples, request.max_position, request.seed
-    test_fraction = request.test_fraction
+    max_position = request.max_position
     bins = position_bins(max_position, request.bin_width)
-    rng = random.Random(f"{seed}:position")
+    rng = random.Random(f"{request.seed}:position")
     order = list(range(len(texts)))
     rng.shuffle(order)
     rows = []
     for t in order:
-        if len(rows) == examples:
+        if len(rows) == request.examples:
             break
         units = pre_tokens(texts[t])  # whitespace runs count for the position, are never read
         candidates = [i for i, (s, e) in enumerate(units[:max_position])
@@ -92,10 +91,10 @@ def position_dataset(texts: list[str], out_dir: Path, *, name: str, source: str,
         start, end = units[p]
         text = texts[t][:end]
         rows.append((document_id(texts[t]), text, start, end, p))
-    if len(rows) < examples:
+    if len(rows) < request.examples:
         raise DatasetError(
             f"dataset '{name}': only {len(rows)} texts of {source} have >= {max_position} "
-            f"pre-tokens; {examples} examples requested (lower examples or max_position)"
+            f"pre-tokens; {request.examples} examples requested (lower examples or max_position)"
         )
     bin_of = [next(b for b, (lo, hi) in enumerate(bins) if lo <= p <= hi) for *_, p in rows]
     frame = pl.DataFrame(
@@ -106,7 +105,7 @@ def position_dataset(texts: list[str], out_dir: Path, *, name: str, source: str,
         example_id=pl.int_range(pl.len(), dtype=pl.Int64),
         stratum=pl.Series([f"bin:{b}" for b in bin_of]),
     )
-    frame = with_split(frame, test_fraction, seed)
+    frame = with_split(frame, request.test_fraction, request.seed)
     regression = frame.select(
         feature=pl.lit("position"), example_id="example_id", label=pl.lit(None, pl.Boolean),
         target=pl.col("position").cast(pl.Float64),
@@ -125,7 +124,7 @@ def position_dataset(texts: list[str], out_dir: Path, *, name: str, source: str,
             "description": "Token position in pre-tokens: a regression target ('position') "
             "and one-vs-rest position bins (see sparseprobe.datasets.position).",
             "source": source, "max_position": max_position, "bin_width": request.bin_width,
-            "seed": seed, "test_fraction": test_fraction,
+            "seed": request.seed, "test_fraction": request.test_fraction,
         },
     )
 

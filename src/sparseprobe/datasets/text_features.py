@@ -79,8 +79,9 @@ def sample_text_features(documents: list[tuple[str, str]], out_dir: Path, *,
     """The sampling core shared by every source of text: ``documents`` is a list of
     (document_id, text). Per predicate, ``sampling.examples_per_feature`` pre-tokens are drawn
     (``positive_fraction`` of them positive, at least one) with one RNG seeded by ``seed`` and
-    advanced feature after feature (not :meth:`Sampling.draw`, which seeds per feature); a pre-token drawn by several predicates is one example labelled by each. The
-    split is grouped by document_id, so no document has pre-tokens on both sides. ``source``
+    advanced feature after feature (not :meth:`Sampling.draw`, which seeds per feature); a
+    pre-token drawn by several predicates is one example labelled by each. The split is grouped
+    by document_id, so no document has pre-tokens on both sides. ``source``
     names the corpus in errors. What this does NOT establish: a pre-token is the model's token
     only for common words (rarer words are read at their last sub-word token)."""
     check_features(features, name)

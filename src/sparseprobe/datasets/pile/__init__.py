@@ -43,7 +43,8 @@ from sparseprobe.datasets.pile.wikidata import (
 
 __all__ = [
     "AFTER_FIRST", "BIGRAM", "PILE_FORMAT", "SECOND_ALONE", "Bigram", "BigramScanner", "BottomK",
-    "FactFeature", "Person", "PileDocument", "PileReading", "bigram_occurrences", "build_compound_words_pile",
-    "build_text_features_pile", "build_wikidata_pile", "context_window", "find_names",
-    "iter_pile", "read_people", "sample_key", "shard_paths", "surname_span",
+    "FactFeature", "Person", "PileDocument", "PileReading", "bigram_occurrences",
+    "build_compound_words_pile", "build_text_features_pile", "build_wikidata_pile",
+    "context_window", "find_names", "iter_pile", "read_people", "sample_key", "shard_paths",
+    "surname_span",
 ]
