@@ -1,8 +1,11 @@
 import _bootstrap  # noqa: F401
 from pathlib import Path
 
+import polars as pl
+
 from sparseprobe.datasets import load_feature_dataset
 from sparseprobe.models.identity import read_fingerprint
+from sparseprobe.progress import Progress
 from sparseprobe.probing.sweep import ProbeSettings, probe_layers
 from sparseprobe.probing.results import write_results
 from sparseprobe.workflow.logs import log_startup, logged
@@ -18,12 +21,20 @@ with logged(snakemake.log[0]) as log:
     )
     fingerprint = read_fingerprint(Path(snakemake.input.fingerprint))
     log_startup(log, "imports + settings")
-    jobs = snakemake.params.jobs
+    jobs, layers = snakemake.params.jobs, snakemake.params.layers
+    # one layer at a time (the same probes and splits as all at once): progress and ETA per layer
+    progress = Progress(log, f"probe {fingerprint.model} layers {layers[0]}-{layers[-1]}",
+                        len(jobs) * len(layers), unit="(dataset, layer) sweeps", every_s=0)
     for n, job in enumerate(jobs, 1):
         dataset = load_feature_dataset(Path(job["dataset_dir"]))
-        frame = probe_layers(dataset, Path(job["store"]), snakemake.params.layers, settings,
-                             model_fingerprint=fingerprint.digest,
-                             validation_fraction=snakemake.params.validation_fraction)
+        frames = []
+        for layer in layers:
+            frames.append(probe_layers(
+                dataset, Path(job["store"]), [layer], settings,
+                model_fingerprint=fingerprint.digest,
+                validation_fraction=snakemake.params.validation_fraction))
+            progress.update((n - 1) * len(layers) + len(frames))
+        frame = pl.concat(frames)
         write_results(frame, Path(job["table"]))
         unconverged = frame.filter(~frame["converged"])
         log.info("dataset %d/%d: %s, layers %s: %d probes written; %d did not converge", n,

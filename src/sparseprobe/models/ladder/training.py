@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import shutil
 import time
@@ -12,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+from sparseprobe.progress import Progress
 from sparseprobe.models.ladder.files import copy_tokenizer, remove_stale_temps, replace_dir
 from sparseprobe.models.ladder.spec import _ROTARY_PCT, EOS_ID, LadderError, LadderModelSpec, TrainingReport, TrainingSpec
 from sparseprobe.models.ladder.tokenizer import load_raw_tokenizer
@@ -212,6 +214,7 @@ def train_model(
         windows = np.asarray(stream[: steps * B * L], dtype=np.int64).reshape(steps * B, L)
         order = window_order(training)
         losses: list[float] = []
+        progress = Progress(logging.getLogger(__name__), f"train {spec.name}", steps)
         for step in range(steps):
             batch = torch.from_numpy(windows[order[step * B : (step + 1) * B]])
             # targets = next token; the last position of each window has none (ignored),
@@ -229,6 +232,7 @@ def train_model(
             if not math.isfinite(value):
                 raise LadderError(f"{spec.name}: loss became {value} at step {step} (learning rate too high?)")
             losses.append(value)
+            progress.update(step + 1)
 
         tail = max(1, math.ceil(0.05 * steps))
         model.eval()
