@@ -229,6 +229,41 @@ def child_probe(neurons: int, examples: int, features: int, breakdown: bool,
     return out
 
 
+def child_pieces(neurons: int, examples: int) -> dict:
+    """CPU seconds of the selection steps issue 12 names, for one feature of one layer: the
+    mean-difference ranking, mutual information, telescoping, the OSP candidates (top 50 by
+    mean difference and their columns), the random-basis rotation of both splits, and the
+    bootstrap intervals of the 184 probes a feature gets with config/full.yaml."""
+    from sparseprobe.probing import selection
+    from sparseprobe.probing.sweep import PAPER_K_GRID, bootstrap_f1, prepare
+
+    settings = full_settings(None)
+    _, datas = synthetic_features(examples, neurons, 1)
+    scaled, _, ranking = prepare(datas[0], settings)
+    x, y = scaled.x_train, scaled.y_train
+    ks = [k for k in PAPER_K_GRID if k <= neurons]
+    rng = np.random.default_rng(1)
+    preds = [rng.random(len(scaled.y_test)) < 0.2 for _ in range(184)]
+    pieces = {
+        "mean difference": lambda: selection.mean_difference(x, y),
+        "mutual_info": lambda: selection.rank("mutual_info", x, y, 7),
+        "telescope": lambda: selection.telescope_supports(x, y, ks),
+        "OSP candidates": lambda: x[:, prepare(datas[0], settings)[2][:50]],
+        "random_basis rotation": lambda: (
+            selection.random_rotation(neurons, 1).apply(datas[0].x_train),
+            selection.random_rotation(neurons, 1).apply(datas[0].x_test)),
+        "bootstrap x 184": lambda: [bootstrap_f1(scaled.y_test, p, 1000, 5) for p in preds],
+    }
+    out = {"stage": "pieces", "d_mlp": neurons, "examples": examples, "cpu_s": {}, "wall_s": {}}
+    for name, piece in pieces.items():
+        started, cpu = time.perf_counter(), cpu_seconds()
+        piece()
+        out["cpu_s"][name] = cpu_seconds() - cpu
+        out["wall_s"][name] = time.perf_counter() - started
+    out["peak_rss"] = peak_rss_bytes()
+    return out
+
+
 def run_child(args: list[str]) -> dict:
     """Run this script as a child job and return its JSON line (its own peak RSS)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
@@ -396,7 +431,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        if kind == "extract":
+        if kind == "pieces":
+            out = child_pieces(int(rest[0]), int(rest[1]))
+        elif kind == "extract":
             out = child_extract(rest[0], Path(rest[1]), int(rest[2]), int(rest[3]))
         else:
             out = child_probe(int(rest[0]), int(rest[1]), int(rest[2]), rest[3] == "1",
@@ -421,6 +458,10 @@ def main() -> None:
                                     str(args.features), "1" if width in args.breakdown else "0",
                                     limit, "0" if args.breakdown_only else "1"]))
             print(json.dumps(probe[-1]), flush=True)
+    if "pieces" in args.stages:
+        for width in args.widths:
+            print(json.dumps(run_child(["pieces", str(width), str(args.probe_examples)])),
+                  flush=True)
     if args.json:
         args.json.write_text(json.dumps({"extract": extract, "probe": probe}, indent=1))
     print(f"# {time.perf_counter() - began:.0f} s in all")
