@@ -308,7 +308,9 @@ def project(extract: list[dict], probe: list[dict]) -> dict:
     by_shape = {r["shape"]: r for r in extract}
     biggest = max(extract, key=lambda r: r["d_mlp"])
     cpu_flops = biggest["tokens_per_s"] * flops_per_token(biggest["shape"])
-    probe_by_width = {r["d_mlp"]: r for r in probe}
+    probe_by_width = {}  # per width the run with the most examples
+    for r in sorted(probe, key=lambda r: r["examples"]):
+        probe_by_width[r["d_mlp"]] = r
     totals = {"extract_cpu_h": 0.0, "extract_gpu_h": 0.0, "probe_cpu_h": 0.0,
               "probe_gpu_h": 0.0, "store_bytes": 0.0, "probe_job_gib": 0.0}
     for job in sweep_plan():
@@ -322,7 +324,7 @@ def project(extract: list[dict], probe: list[dict]) -> dict:
         totals["store_bytes"] += job["examples"] * job["layers"] * job["d_mlp"] * 2
         width = probe_by_width.get(job["d_mlp"]) or min(
             probe, key=lambda r: abs(r["d_mlp"] - job["d_mlp"]))
-        per_feature_row = width["wall_s"] / (width["features"] * width["examples"])
+        per_feature_row = width["cpu_s"] / (width["features"] * width["examples"])
         seconds = per_feature_row * job["features"] * job["rows_per_feature"] * job["layers"]
         totals["probe_cpu_h"] += seconds / 3600
         totals["probe_gpu_h"] += seconds / GPU_PROBE_SPEEDUP / 3600
@@ -346,7 +348,8 @@ def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str)
     for r in extract:
         lines.append(
             f"| extract (CPU, float32) | pythia-{r['shape']} | {r['d_mlp']:,} | "
-            f"{r['examples']} | {r['wall_s']:.1f} s ({r['tokens_per_s']:,.0f} tok/s; load "
+            f"{r['examples']} | {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} CPU-s with loading "
+            f"({r['tokens_per_s']:,.0f} tok/s; load "
             f"{r['load_s']:.1f} s) | {gib(r['peak_rss'])} | {r['bytes'] / 2**20:.1f} MiB | "
             f"{r['bytes_per_example'] / 1024:.1f} KiB |")
     for r in probe:
@@ -354,7 +357,8 @@ def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str)
         lines.append(
             f"| probe (one layer, every full.yaml method, bootstrap {r['bootstrap']}) | "
             f"pythia-{shape} | {r['d_mlp']:,} | {r['examples']:,} ({r['features']}) | "
-            f"{r['wall_s']:.1f} s | {gib(r['peak_rss'])} | {r['bytes'] / 1024:.0f} KiB "
+            f"{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} CPU-s | {gib(r['peak_rss'])} | "
+            f"{r['bytes'] / 1024:.0f} KiB "
             f"({r['rows']} rows) | - |")
     breakdown = [r for r in probe if r.get("methods_s")]
     for r in breakdown:
@@ -382,10 +386,15 @@ def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str)
         "- extraction CPU: tokens = examples x the dataset's `context_tokens` (an upper bound: "
         "real texts are shorter) at the tokens/s measured above for 70m/160m/410m; 1b..6.9b at "
         "the FLOP rate measured for 410m (2 x non-embedding parameters per token).",
+        f"- the extraction runs hold {extract[0]['examples']} short texts ({extract[0]['tokens']} "
+        "tokens): their tokens/s is dominated by per-batch overhead, so these CPU-hours are an "
+        "upper bound (`benchmarks/extraction_throughput.py` measures throughput on more text).",
         f"- extraction GPU: the same FLOPs at {GPU_PEAK_FRACTION:.0%} of an H100's dense bf16 "
         f"peak ({H100_BF16_FLOPS / 1e12:.0f} TFLOP/s); an assumption, not a rate measured here.",
-        "- probes CPU: the measured seconds per (feature x example) of one layer at the nearest "
-        "measured width, scaled linearly to each dataset's features x rows per feature x "
+        "- probes CPU: the measured CPU seconds per (feature x example) of one layer at the nearest "
+        "measured width (the run with the most examples; 1,000-example runs carry fixed costs, "
+        "so they overstate the per-example cost), `optimal`/`pruning` capped as in the table, "
+        "scaled linearly to each dataset's features x rows per feature x "
         "layers (one-vs-rest datasets: every example per feature). The fits are about linear in "
         "examples; `optimal`/`pruning` can cost up to their time limit per solve instead.",
         f"- probes GPU: the CPU figure / {GPU_PROBE_SPEEDUP:g} (assumed; rankings, "
@@ -426,6 +435,8 @@ def main() -> None:
     parser.add_argument("--optimal-time-limit", type=float, default=None,
                         help="default: the config's (60 s per solve)")
     parser.add_argument("--write-doc", action="store_true")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="write the doc section from a saved --json run, measure nothing")
     parser.add_argument("--json", type=Path, default=None, help="also save the measurements")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -442,6 +453,14 @@ def main() -> None:
         return
     if args.write_model:
         print(write_model(args.write_model, args.shape))
+        return
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        command = saved.get("command", "python benchmarks/scale_rehearsal.py")
+        text = markdown(saved["extract"], saved["probe"],
+                        project(saved["extract"], saved["probe"]), command)
+        write_doc(text)
+        print(text)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -463,7 +482,10 @@ def main() -> None:
             print(json.dumps(run_child(["pieces", str(width), str(args.probe_examples)])),
                   flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"extract": extract, "probe": probe}, indent=1))
+        args.json.write_text(json.dumps({
+            "extract": extract, "probe": probe,
+            "command": "python benchmarks/scale_rehearsal.py " + " ".join(sys.argv[1:])},
+            indent=1))
     print(f"# {time.perf_counter() - began:.0f} s in all")
     if args.write_doc and extract and probe:
         command = "python benchmarks/scale_rehearsal.py " + " ".join(sys.argv[1:])
