@@ -335,7 +335,9 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str) -> str:
+def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str,
+             workflow: str | None = None) -> str:
+    """The "Scale rehearsal" section; ``workflow``: what the 70m-shaped workflow run measured."""
     lines = [
         DOC_BEGIN,
         "Measured by `benchmarks/scale_rehearsal.py` (random-weight Pythia shapes built locally, "
@@ -369,6 +371,16 @@ def markdown(extract: list[dict], probe: list[dict], totals: dict, command: str)
                   "| " + " | ".join(r["methods_s"]) + " |",
                   "|" + "---|" * len(r["methods_s"]),
                   "| " + " | ".join(f"{v:.1f}" for v in r["methods_s"].values()) + " |"]
+    lines += [
+        "",
+        "**A Pythia-70m-shaped model through the real workflow** (random weights, the default "
+        "datasets and probing of `config/config.yaml`, `config/pythia70m_shape.yaml`):",
+        "",
+        "    python benchmarks/scale_rehearsal.py --write-model resources/models/pythia-70m-shape",
+        "    nice -n 10 snakemake --cores 1 --configfile config/pythia70m_shape.yaml",
+        "",
+        workflow or "(not run yet in this file's measurements)",
+    ]
     lines += [
         "",
         "Projected cost of the whole `config/pythia.yaml` sweep (7 models x 11 datasets):",
@@ -458,7 +470,7 @@ def main() -> None:
         saved = json.loads(args.from_json.read_text())
         command = saved.get("command", "python benchmarks/scale_rehearsal.py")
         text = markdown(saved["extract"], saved["probe"],
-                        project(saved["extract"], saved["probe"]), command)
+                        project(saved["extract"], saved["probe"]), command, saved.get("workflow"))
         write_doc(text)
         print(text)
         return
