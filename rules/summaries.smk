@@ -25,6 +25,8 @@ rule model_summary:
         "../envs/sparseprobe.yaml"
     resources:
         mem_mb=2000,
+    params:
+        selection=SUMMARIES.get("selection", "validation"),
     script:
         "../scripts/model_summary.py"
 
@@ -53,6 +55,8 @@ rule scaling_summary:
         mem_mb=2000,
     params:
         scaling_k=config.get("summaries", {}).get("scaling_k", [1, 16]),
+        selection=SUMMARIES.get("selection", "validation"),
+        min_test_positives=SUMMARIES.get("min_test_positives", 30),
     script:
         "../scripts/scaling_summary.py"
 
@@ -87,6 +91,7 @@ rule neuron_tables:
         mem_mb=2000,
     params:
         min_f1=SUMMARIES.get("neuron_f1_threshold", 0.8),
+        selection=SUMMARIES.get("selection", "validation"),
     script:
         "../scripts/neuron_tables.py"
 

@@ -4,4 +4,4 @@ from sparseprobe.workflow.logs import logged
 
 with logged(snakemake.log[0]):
     write_model_summary(snakemake.input.probes, snakemake.input.metas, snakemake.output.probes,
-                        snakemake.output.best_layers)
+                        snakemake.output.best_layers, selection=snakemake.params.selection)

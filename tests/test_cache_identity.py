@@ -23,7 +23,7 @@ from sparseprobe.models.identity import model_fingerprint, write_fingerprint
 from sparseprobe.models.ladder import remove_stale_temps
 from sparseprobe.models.loading import load_model
 from sparseprobe.probing.sweep import ProbeSettings, probe_layers
-from sparseprobe.verify import fix, verify_results
+from sparseprobe.workflow.verify import fix, verify_results
 
 
 def _dataset(directory: Path):

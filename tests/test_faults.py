@@ -27,7 +27,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
        "TOKENIZERS_PARALLELISM": "false"}
 STORE = "results/activations/tiny-2/compounds"
-PROBE_LOG = "results/logs/probe_layers/tiny-2/compounds/layers_0-1.log"
+PROBE_LOG = "results/logs/probe_layers/tiny-2/layers_0-1.log"  # a small model: one probe job
 
 pytestmark = pytest.mark.workflow
 

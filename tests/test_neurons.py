@@ -354,6 +354,23 @@ def test_summary_numbers():
     assert summary["median_delta_out"] == pytest.approx(0.05)
     assert summary["mean_delta_per_token_in"] == pytest.approx(2.95)
     assert summary["p_value"] < 0.05 and summary["delta_gap"] == pytest.approx(29.45)
+    assert summary["p_holm"] == pytest.approx(summary["p_value"])  # one test: unchanged
+
+
+def test_holm_and_benjamini_hochberg_by_hand():
+    """p = 0.01, 0.04, 0.03, 0.005 (m = 4). Holm, sorted 0.005, 0.01, 0.03, 0.04: 4 x 0.005 =
+    0.02, 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, 1 x 0.04 = 0.04 -> running max 0.06. BH: 4 p / rank
+    = 0.02, 0.02, 0.04, 0.04, then running min from the top."""
+    from scipy.stats import false_discovery_control
+
+    from sparseprobe.report.ablation import benjamini_hochberg, holm
+
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert benjamini_hochberg(p) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert benjamini_hochberg(p) == pytest.approx(false_discovery_control(p).tolist())
+    assert holm([None, 0.2, 0.9]) == [None, 0.4, 0.9]  # nulls do not count among the tests
+    assert holm([0.6, 0.7]) == [1.0, 1.0]
 
 
 def test_ablation_plan_reads_and_checks_the_config():
@@ -371,3 +388,16 @@ def test_ablation_plan_reads_and_checks_the_config():
     config["ablation"] = {"features": {"nope": ["x"]}}
     with pytest.raises(ConfigError, match=r"ablation.features: datasets \['nope'\]"):
         ablation_plan(config, config["models"])
+
+
+def test_case_studies_rank_a_validation_chosen_table_by_validation_f1():
+    from sparseprobe.report.case_studies import top_by_selection
+
+    table = pl.DataFrame({"model": "m", "dataset": "d", "feature": ["a", "b", "c"],
+                          "layer": 0, "neuron": [1, 2, 3], "f1": [0.99, 0.7, 0.8],
+                          "mcc": [0.9, 0.5, 0.6], "coef": 1.0, "val_f1": [0.5, 0.9, 0.8],
+                          "val_mcc": [0.4, 0.8, 0.7], "selected_on": "validation"})
+    assert top_by_selection(table, 2)["feature"].to_list() == ["b", "c"]
+    paper = table.with_columns(selected_on=pl.lit("test"))
+    assert top_by_selection(paper, 2)["feature"].to_list() == ["a", "c"]
+    assert top_by_selection(table.drop("val_f1"), 1)["feature"].to_list() == ["a"]

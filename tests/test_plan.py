@@ -117,3 +117,28 @@ def test_job_inputs(default):
 def test_a_config_without_datasets_is_named():
     with pytest.raises(ConfigError, match="'datasets'"):
         WorkflowPlan.from_config({"models": []})
+
+
+def test_small_models_get_one_job_per_step_and_large_ones_a_job_per_dataset(default):
+    plan = WorkflowPlan.from_config(default)
+    assert all(plan.per_model_jobs(m) for m in plan.models)  # every rung, 0.13M to 1.8M
+    assert re.fullmatch(plan.model_pattern(per_model=True), "ladder-7")
+    assert plan.model_pattern(per_model=False) == "NONE"
+    jobs = plan.extraction_jobs("ladder-2")
+    assert [job["dataset"] for job in jobs] == list(plan.datasets)
+    assert jobs[0]["store"] == f"results/activations/ladder-2/{jobs[0]['dataset']}"
+    assert [job["table"] for job in plan.probe_jobs("ladder-2", "0-0")] == plan.probe_files(
+        "ladder-2")
+    # a per-model job: the most memory of its datasets, the sum of their times
+    one = [plan.extraction_job(SimpleNamespace(model="ladder-7", dataset=d))
+           for d in plan.datasets]
+    whole = plan.extraction_job(SimpleNamespace(model="ladder-7"))
+    assert whole.mem_mb == max(j.mem_mb for j in one)
+    assert whole.runtime == sum(j.runtime for j in one)
+    probe = plan.probe_job(SimpleNamespace(model="ladder-7", layers="0-3"))
+    assert probe.runtime == sum(plan.probe_job(SimpleNamespace(
+        model="ladder-7", dataset=d, layers="0-3")).runtime for d in plan.datasets)
+    pythia = WorkflowPlan.from_config(load("pythia.yaml"))
+    assert not any(pythia.per_model_jobs(m) for m in pythia.models)  # 70M and up
+    assert pythia.model_pattern(per_model=True) == "NONE"
+    assert pythia.extraction_jobs("pythia-70m", ["latex"])[0]["context_tokens"] > 0

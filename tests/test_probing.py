@@ -179,3 +179,69 @@ def test_regression_probe_rejects_a_constant_target():
     data = FeatureData("pos", x[:70], np.ones(70), x[70:], np.arange(30.0), task="regression")
     with pytest.raises(ProbeError, match="train split has a single value"):
         heuristic_sweep(data, SETTINGS)
+
+
+def _grouped_dataset(n_docs=60, per_doc=4, seed=0):
+    """A dataset of ``n_docs`` documents with ``per_doc`` examples each (one binary feature,
+    positives ~30%), split 70/30 by document."""
+    from sparseprobe.datasets.schema import FeatureDataset
+
+    rng = np.random.default_rng(seed)
+    n = n_docs * per_doc
+    doc = np.repeat(np.arange(n_docs), per_doc)
+    label = rng.random(n) < 0.3
+    test_docs = set(rng.choice(n_docs, size=int(0.3 * n_docs), replace=False).tolist())
+    examples = pl.DataFrame({
+        "example_id": np.arange(n), "document_id": [f"d{d}" for d in doc],
+        "text": ["t"] * n, "span_start": [0] * n, "span_end": [1] * n,
+        "stratum": [f"f:{'pos' if y else 'neg'}" for y in label],
+        "split": ["test" if d in test_docs else "train" for d in doc]})
+    labels = pl.DataFrame({"feature": ["f"] * n, "example_id": np.arange(n), "label": label,
+                           "target": [None] * n}, schema_overrides={"target": pl.Float64})
+    return FeatureDataset("grouped", "cat", "mean", examples, labels, "fp")
+
+
+def test_validation_split_holds_out_whole_train_documents_seeded():
+    from sparseprobe.probing.sweep import feature_splits
+
+    dataset = _grouped_dataset()
+    (split,) = feature_splits(dataset, 0.25, seed=42)
+    docs = dataset.examples["document_id"].to_numpy()[split.ids]
+    original_test = (dataset.examples["split"] == "test").to_numpy()[split.ids]
+    assert not (split.validation & original_test).any()  # test untouched
+    assert np.array_equal(split.test, original_test)
+    assert not set(docs[split.validation]) & set(docs[split.train])  # no document in two
+    n_train_before = (~original_test).sum()
+    assert 0.15 < split.validation.sum() / n_train_before < 0.35
+    again = feature_splits(dataset, 0.25, seed=42)[0]
+    assert np.array_equal(again.validation, split.validation)  # seeded
+    other = feature_splits(dataset, 0.25, seed=7)[0]
+    assert not np.array_equal(other.validation, split.validation)
+    (none,) = feature_splits(dataset, 0.0)
+    assert none.validation is None and none.train.sum() == n_train_before
+
+
+def test_rows_carry_validation_metrics_of_the_train_fit_and_a_shuffled_dense_control():
+    """val_* columns are probe_metrics of the same fitted probe on the validation part, and
+    the shuffled-label dense control sits at chance on both held-out parts."""
+    from sparseprobe.probing.sweep import sweep_layer
+
+    base = planted(n=900)
+    cut = 400
+    data = FeatureData("planted", base.x_train[:cut], base.y_train[:cut], base.x_test,
+                       base.y_test, x_val=base.x_train[cut:], y_val=base.y_train[cut:])
+    settings = ProbeSettings(k_grid=(1, 4), shuffled_control=True)
+    (rows,) = sweep_layer([data], settings)
+    assert [r["method"] for r in rows] == ["mean_diff", "mean_diff", "dense", "shuffled_dense"]
+    k1 = rows[0]
+    std = base.x_train[:cut].std(axis=0) * settings.scale
+    x_val = data.x_val[:, k1["neurons"]] / std[k1["neurons"]]
+    scores = x_val @ np.asarray(k1["coefficients"], dtype=np.float64) + k1["intercept"]
+    expected = probe_metrics(data.y_val, scores > 0, scores)
+    assert k1["val_f1"] == pytest.approx(expected["f1"], abs=1e-6)
+    assert k1["val_roc_auc"] == pytest.approx(expected["roc_auc"], abs=1e-6)
+    assert k1["val_f1"] > 0.8 and k1["neurons"] == [37]
+    control = rows[-1]
+    assert abs(control["val_mcc"]) < 0.2 and abs(control["mcc"]) < 0.2
+    no_val = sweep_layer([base], settings)[0]
+    assert all(r["val_f1"] is None for r in no_val)

@@ -84,3 +84,34 @@ def test_snippet_marks_and_cuts_the_span():
 def test_a_missing_table_names_the_file_and_config(tmp_path):
     with pytest.raises(ReportError, match=r"best_layers.parquet does not exist.*config/x.yaml"):
         category_table(Run("m", tmp_path, "config/x.yaml"))
+
+
+def test_optimism_table_chooses_on_test_and_on_validation(tmp_path):
+    """Two layers of one feature: test prefers layer 0 (0.9), validation layer 1 (test 0.6);
+    the best single neuron likewise. The test-chosen row is the optimistic one."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_summaries import row, to_frame, with_category
+
+    from sparseprobe.report.results_doc import optimism_table
+
+    rows = []
+    for layer, test, val in ((0, 0.9, 0.5), (1, 0.6, 0.8)):
+        extra = dict(val_f1=val, val_mcc=val, n_val_positive=40)
+        rows += [row(layer=layer, f1=test, **extra),
+                 row(layer=layer, k=8, f1=test, **extra),
+                 row(layer=layer, method="dense", k=8, f1=test + 0.05, **extra),
+                 row(layer=layer, method="single_neuron", neurons=[layer], f1=test, **extra)]
+    out = tmp_path / "summaries" / "models" / "small"
+    out.mkdir(parents=True)
+    with_category(to_frame(rows)).write_parquet(out / "probes.parquet")
+    table = optimism_table([Run("small", tmp_path, "config/x.yaml")])
+    assert table["chosen on"].to_list() == ["test", "validation"]
+    paper, honest = table.rows(named=True)
+    assert paper["mean single-neuron F1"] == pytest.approx(0.9)
+    assert honest["mean single-neuron F1"] == pytest.approx(0.6)
+    assert (paper["single F1 >= 0.9"], honest["single F1 >= 0.9"]) == (1, 0)
+    assert paper["best-layer F1 k=16"] == pytest.approx(0.9)  # k = 16 capped at d_mlp = 8
+    assert honest["best-layer F1 dense"] == pytest.approx(0.65)
+    assert "| small | validation |" in markdown(table)

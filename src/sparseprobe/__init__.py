@@ -10,8 +10,12 @@ One subpackage per stage; data flows one way and imports only run downhill:
 -> ``summaries`` (per-model, neuron, scaling and training tables)
 -> ``report`` (figures, neuron case studies, ablation).
 
-``config`` (the validated workflow config), ``errors`` and ``cli`` sit beside them;
-``workflow`` holds what the Snakemake rules call (job resources, logging).
+-> ``workflow`` (what the Snakemake rules call: the plan, job resources, logging, timings,
+   ``verify`` and ``diff`` of finished runs)
+-> ``cli`` (the ``sparseprobe`` command, on top).
+
+``config`` (the validated workflow config), ``errors`` and ``progress`` sit below every
+stage, which may import them; tests/test_layering.py checks the order.
 """
 
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@
     sparseprobe compare M1 M2
     sparseprobe verify [--fix]
     sparseprobe diff RESULTS_A RESULTS_B
+    sparseprobe timings [RESULTS]
     sparseprobe results-doc [--model minilm] [--compare ladder-7 --compare-results DIR]
 
 Every command prints one table (``--format table|csv|json``) computed by the same functions as
@@ -110,9 +111,9 @@ def compare(args: argparse.Namespace) -> pl.DataFrame:
 
 def verify(args: argparse.Namespace) -> pl.DataFrame:
     """Every bad store, fingerprint or Parquet file under ``--results`` with why and the
-    command that rebuilds it (sparseprobe.verify); ``--fix`` removes them and what was built
-    from them, listed on stderr."""
-    from sparseprobe.verify import fix, verify_results
+    command that rebuilds it (sparseprobe.workflow.verify); ``--fix`` removes them and what was
+    built from them, listed on stderr."""
+    from sparseprobe.workflow.verify import fix, verify_results
 
     problems = verify_results(args.results)
     if args.fix and problems:
@@ -196,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("diff", help="do two result trees agree (exit 1 when not)")
     p.add_argument("trees", nargs=2, type=Path, metavar="RESULTS")
     p.set_defaults(run=None, command_run=diff)
+    from sparseprobe.workflow import timings
+
+    p = commands.add_parser("timings", parents=[common],
+                            help="job time and start-up per workflow step of a finished run")
+    p.add_argument("run_results", nargs="?", type=Path, metavar="RESULTS",
+                   help="the run's results directory (default: --results)")
+    p.set_defaults(run=timings.command, display=None)
 
 
     p = commands.add_parser("results-doc", parents=[common],

@@ -32,6 +32,7 @@ import zarr
 
 from sparseprobe.datasets import FeatureDataset
 from sparseprobe.errors import ActivationStoreError
+from sparseprobe.progress import Progress
 from sparseprobe.models.hardware import (
     Throughput,
     choose_batch_size,
@@ -389,6 +390,7 @@ def extract_activations(
 
     tokens = padded = 0
     block_starts = list(range(0, n, rows_per_block))
+    progress = Progress(log, f"extract {model.spec.name} on {dataset.name}", n, unit="examples")
     # one thread tokenizes block i + 1 while block i runs, another writes block i - 1
     with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as tokenizer_thread, \
             StoreWriter(arrays, max_pending=PENDING_BLOCKS) as writer, \
@@ -403,6 +405,7 @@ def extract_activations(
                                             settings.store_dtype)
             padded += block_padded
             writer.put(lo, partial(_to_host, rows))
+            progress.update(lo + len(block))
     seconds = time.perf_counter() - started
     name = device_name(model.device)
     speed = Throughput(

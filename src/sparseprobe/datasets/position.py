@@ -23,7 +23,9 @@ capitals are more frequent at small ``p``).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -49,28 +51,34 @@ def position_bins(max_position: int, bin_width: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + bin_width, max_position) - 1) for lo in range(0, max_position, bin_width)]
 
 
-def position_dataset(
-    texts: list[str],
-    out_dir: Path,
-    *,
-    examples: int,
-    max_position: int,
-    bin_width: int,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str,
-    source: str,
-) -> FeatureDataset:
+@dataclass(frozen=True)
+class PositionRequest:
+    """What a position dataset is asked besides its texts: ``examples`` (text, position)
+    pairs, positions in ``[0, max_position)`` binned by ``bin_width``, read by ``aggregation``;
+    the split holds out ``test_fraction`` (``seed`` also seeds the draw)."""
+
+    examples: int
+    test_fraction: float
+    seed: int
+    max_position: int = 48
+    bin_width: int = 8
+    aggregation: str = "last"
+
+
+def position_dataset(texts: list[str], out_dir: Path, *, name: str, source: str,
+                     **request: Any) -> FeatureDataset:
     """Draw ``examples`` (text, position) pairs from ``texts`` (one unit per text) and write the
-    position dataset. Raises DatasetError when too few texts are long enough."""
-    bins = position_bins(max_position, bin_width)
-    rng = random.Random(f"{seed}:position")
+    position dataset; ``request``: the fields of :class:`PositionRequest`. Raises DatasetError
+    when too few texts are long enough."""
+    request = PositionRequest(**request)
+    max_position = request.max_position
+    bins = position_bins(max_position, request.bin_width)
+    rng = random.Random(f"{request.seed}:position")
     order = list(range(len(texts)))
     rng.shuffle(order)
     rows = []
     for t in order:
-        if len(rows) == examples:
+        if len(rows) == request.examples:
             break
         units = pre_tokens(texts[t])  # whitespace runs count for the position, are never read
         candidates = [i for i, (s, e) in enumerate(units[:max_position])
@@ -83,10 +91,10 @@ def position_dataset(
         start, end = units[p]
         text = texts[t][:end]
         rows.append((document_id(texts[t]), text, start, end, p))
-    if len(rows) < examples:
+    if len(rows) < request.examples:
         raise DatasetError(
             f"dataset '{name}': only {len(rows)} texts of {source} have >= {max_position} "
-            f"pre-tokens; {examples} examples requested (lower examples or max_position)"
+            f"pre-tokens; {request.examples} examples requested (lower examples or max_position)"
         )
     bin_of = [next(b for b, (lo, hi) in enumerate(bins) if lo <= p <= hi) for *_, p in rows]
     frame = pl.DataFrame(
@@ -97,7 +105,7 @@ def position_dataset(
         example_id=pl.int_range(pl.len(), dtype=pl.Int64),
         stratum=pl.Series([f"bin:{b}" for b in bin_of]),
     )
-    frame = with_split(frame, test_fraction, seed)
+    frame = with_split(frame, request.test_fraction, request.seed)
     regression = frame.select(
         feature=pl.lit("position"), example_id="example_id", label=pl.lit(None, pl.Boolean),
         target=pl.col("position").cast(pl.Float64),
@@ -110,57 +118,33 @@ def position_dataset(
         for lo, hi in bins
     ]
     return write_feature_dataset(
-        out_dir, name=name, category="position", aggregation=aggregation,
+        out_dir, name=name, category="position", aggregation=request.aggregation,
         examples=frame, labels=pl.concat([regression, *binned]),
         meta={
             "description": "Token position in pre-tokens: a regression target ('position') "
             "and one-vs-rest position bins (see sparseprobe.datasets.position).",
-            "source": source, "max_position": max_position, "bin_width": bin_width,
-            "seed": seed, "test_fraction": test_fraction,
+            "source": source, "max_position": max_position, "bin_width": request.bin_width,
+            "seed": request.seed, "test_fraction": request.test_fraction,
         },
     )
 
 
-def build_position_pile(
-    paths: list[Path],
-    out_dir: Path,
-    *,
-    examples: int,
-    max_documents: int | None = None,
-    pile_sets: list[str] | None = None,
-    max_position: int = 48,
-    bin_width: int = 8,
-    aggregation: str = "last",
-    test_fraction: float,
-    seed: int,
-    name: str = "position",
-) -> FeatureDataset:
+def build_position_pile(paths: list[Path], out_dir: Path, *, max_documents: int | None = None,
+                        pile_sets: list[str] | None = None, name: str = "position",
+                        **request: Any) -> FeatureDataset:
     """The position dataset over Pile documents (the paper's source): shards you provide, read
-    in order up to ``max_documents`` (optionally only ``pile_sets``)."""
+    in order up to ``max_documents`` (optionally only ``pile_sets``); ``request``: the fields of
+    :class:`PositionRequest`."""
     from sparseprobe.datasets.pile import iter_pile
 
     texts = [doc.text for doc in iter_pile(paths, max_documents=max_documents,
                                            pile_sets=pile_sets)]
-    return position_dataset(
-        texts, out_dir, examples=examples, max_position=max_position, bin_width=bin_width,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed, name=name,
-        source=f"Pile shards {[Path(p).name for p in paths]}",
-    )
+    return position_dataset(texts, out_dir, name=name,
+                            source=f"Pile shards {[Path(p).name for p in paths]}", **request)
 
 
-def build_position(
-    sae_probes_wheel: Path,
-    out_dir: Path,
-    *,
-    corpora: list[str],
-    examples: int,
-    max_position: int = 48,
-    bin_width: int = 8,
-    aggregation: str = "last",
-    test_fraction: float,
-    seed: int,
-    name: str = "position",
-) -> FeatureDataset:
+def build_position(sae_probes_wheel: Path, out_dir: Path, *, corpora: list[str],
+                   name: str = "position", **request: Any) -> FeatureDataset:
     """The position dataset over texts of the sae-probes ``corpora`` (stems, e.g.
     ``97_news_class``): offline, from the pinned sae-probes wheel."""
     texts: list[str] = []
@@ -169,7 +153,6 @@ def build_position(
             prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls()
             texts += prompts.unique(maintain_order=True).to_list()
     return position_dataset(
-        texts, out_dir, examples=examples, max_position=max_position, bin_width=bin_width,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed, name=name,
-        source=f"sae-probes wheel {Path(sae_probes_wheel).name} ({', '.join(corpora)})",
+        texts, out_dir, name=name,
+        source=f"sae-probes wheel {Path(sae_probes_wheel).name} ({', '.join(corpora)})", **request,
     )

@@ -18,10 +18,12 @@ import random
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from sparseprobe.datasets.catalogs import sae_probes_table
+from sparseprobe.datasets.sampling import Sampling
 from sparseprobe.datasets.schema import (
     FeatureDataset,
     document_id,
@@ -71,33 +73,24 @@ def check_features(features: list[str], name: str) -> None:
                            f"{sorted(PREDICATES)}")
 
 
-def sample_text_features(
-    documents: list[tuple[str, str]],
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str,
-    source: str,
-    meta: dict,
-) -> FeatureDataset:
+def sample_text_features(documents: list[tuple[str, str]], out_dir: Path, *,
+                         features: list[str], name: str, source: str, meta: dict,
+                         sampling: Sampling) -> FeatureDataset:
     """The sampling core shared by every source of text: ``documents`` is a list of
-    (document_id, text). Per predicate, ``examples_per_feature`` pre-tokens are drawn
-    (``positive_fraction`` of them positive) with one RNG seeded by ``seed`` and advanced feature
-    after feature; a pre-token drawn by several predicates is one example labelled by each. The
-    split is grouped by document_id, so no document has pre-tokens on both sides. ``source``
+    (document_id, text). Per predicate, ``sampling.examples_per_feature`` pre-tokens are drawn
+    (``positive_fraction`` of them positive, at least one) with one RNG seeded by ``seed`` and
+    advanced feature after feature (not :meth:`Sampling.draw`, which seeds per feature); a
+    pre-token drawn by several predicates is one example labelled by each. The split is grouped
+    by document_id, so no document has pre-tokens on both sides. ``source``
     names the corpus in errors. What this does NOT establish: a pre-token is the model's token
     only for common words (rarer words are read at their last sub-word token)."""
     check_features(features, name)
     texts = [text for _, text in documents]
     units = [(t, s, e) for t, text in enumerate(texts) for s, e in pre_tokens(text)]
     strings = [texts[t][s:e] for t, s, e in units]
-    rng = random.Random(seed)
-    n_pos = max(1, round(examples_per_feature * positive_fraction))
+    rng = random.Random(sampling.seed)
+    examples_per_feature = sampling.examples_per_feature
+    n_pos = max(1, round(examples_per_feature * sampling.positive_fraction))
     chosen: dict[tuple[int, int, int], int] = {}
     label_rows: list[tuple[str, tuple[int, int, int], bool]] = []
     for feature in features:
@@ -126,35 +119,25 @@ def sample_text_features(
         "span_end": [e for _, _, e in order],
         "stratum": [first_label[u] for u in order],
     })
-    examples = with_split(examples, test_fraction, seed)
+    examples = with_split(examples, sampling.test_fraction, sampling.seed)
     labels = pl.DataFrame(
         [(f, chosen[u], lab) for f, u, lab in label_rows],
         schema=["feature", "example_id", "label"], orient="row",
     ).unique(["feature", "example_id"], keep="first", maintain_order=True)
     return write_feature_dataset(
-        out_dir, name=name, category="text_features", aggregation=aggregation,
+        out_dir, name=name, category="text_features", aggregation=sampling.aggregation,
         examples=examples, labels=labels, meta=meta,
     )
 
 
-def build_text_features(
-    sae_probes_wheel: Path,
-    out_dir: Path,
-    *,
-    corpora: list[str],
-    texts_per_corpus: int,
-    max_chars: int,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str = "text_features",
-) -> FeatureDataset:
+def build_text_features(sae_probes_wheel: Path, out_dir: Path, *, corpora: list[str],
+                        texts_per_corpus: int, max_chars: int, features: list[str],
+                        name: str = "text_features", **sampling: Any) -> FeatureDataset:
     """Sample, per predicate, ``examples_per_feature`` pre-tokens (``positive_fraction`` of
     them positive) from texts of the sae-probes ``corpora`` (stems). The split is grouped by
-    text, so no text has pre-tokens on both sides."""
+    text, so no text has pre-tokens on both sides. ``sampling``: the fields of
+    :class:`~sparseprobe.datasets.sampling.Sampling`."""
+    sampling = Sampling(**sampling)
     check_features(features, name)
     texts: list[str] = []
     with open_wheel(sae_probes_wheel) as wheel:
@@ -162,15 +145,13 @@ def build_text_features(
             prompts = sae_probes_table(wheel, stem)["prompt"].drop_nulls().unique(
                 maintain_order=True)
             texts += [p[:max_chars] for p in prompts.sample(
-                min(texts_per_corpus, prompts.len()), seed=seed, shuffle=True)]
+                min(texts_per_corpus, prompts.len()), seed=sampling.seed, shuffle=True)]
     return sample_text_features(
-        [(document_id(text), text) for text in texts], out_dir, features=features,
-        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed, name=name,
-        source="the corpora",
+        [(document_id(text), text) for text in texts], out_dir, features=features, name=name,
+        source="the corpora", sampling=sampling,
         meta={"description": "The paper's token-string predicates, on pre-tokens of sae-probes "
               "corpora (see sparseprobe.datasets.text_features).",
-              "corpora": corpora, "positive_fraction": positive_fraction,
+              "corpora": corpora, "positive_fraction": sampling.positive_fraction,
               "source": f"sae-probes wheel {Path(sae_probes_wheel).name}",
-              "seed": seed, "test_fraction": test_fraction},
+              "seed": sampling.seed, "test_fraction": sampling.test_fraction},
     )

@@ -5,10 +5,19 @@ position, the paper's side experiment) get the same sweep with |Pearson correlat
 split as the ranking and a ridge regression (penalty chosen by leave-one-out on the train split,
 sklearn ``RidgeCV``) as the probe; their rows carry R^2 and mean absolute error on the test split.
 
+Three splits, grouped by document (no document in two of them): the dataset's fixed test split,
+and its train split cut into *train* proper and *validation* (``split.validation_fraction`` of the
+train examples, grouped by ``document_id`` and stratified by ``stratum``, seeded; one cut per
+dataset, so every feature, model and layer sees the same one: :func:`validation_mask`). Train
+ranks, scales and fits; every probe is then scored on validation (``val_*`` columns) and on test.
+The summaries choose (best layer, best single neuron, neurons for case studies and ablation) on
+the ``val_*`` columns and report the test columns of what they chose (docs/summaries.md).
+
 For each feature: activations are scaled by ``scale`` x the per-neuron train std (no centering,
 as in the paper); neurons are ranked by |mean(pos) - mean(neg)| on the train split only; for each
 k a class-balanced L2 logistic regression is fitted on the top-k neurons; the dense probe uses
-every neuron. Metrics are sklearn.metrics' definitions on the test split (computed from one
+every neuron, and (``shuffled_control``) the ``shuffled_dense`` control is the dense probe
+refitted on permuted train labels. Metrics are sklearn.metrics' definitions (computed from one
 confusion count, checked against sklearn.metrics in the tests), ROC-AUC and PR-AUC from the
 decision scores (not from hard predictions, the reference code's bug).
 
@@ -35,6 +44,9 @@ RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-4, 2, 13))
 CLASSIFICATION_METRICS = ("f1", "precision", "recall", "accuracy", "balanced_accuracy", "mcc",
                           "roc_auc", "pr_auc")
 REGRESSION_METRICS = ("r2", "mae")
+VALIDATION_METRICS = tuple(f"val_{m}" for m in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS))
+"""The validation-split copies of every metric (null where a feature has no validation part,
+or its validation part holds a single class)."""
 
 
 def _seed32(*parts: object) -> int:
@@ -63,12 +75,15 @@ class ProbeSettings:
     pruning_steps: int = 10  # iterative pruning: solve k=5, drop its best neuron, this often
     backend: str = "engine"  # "engine": batched Newton (engine.py); "sklearn": one by one
     device: str = "auto"  # the engine's arrays: auto (GPU if any, else numpy) | numpy | cpu | cuda
+    shuffled_control: bool = False  # with dense: the dense probe on permuted train labels too
+    # (config/schema.yaml turns it on for workflow runs: the control of the headlines)
 
 
 @dataclass(frozen=True)
 class FeatureData:
     """One feature's design matrices on one layer (already split). ``y`` is bool for a binary
-    feature and float for a regression target (``task``)."""
+    feature and float for a regression target (``task``). ``x_val`` / ``y_val``: the validation
+    part (None: none; its metrics are then null)."""
 
     feature: str
     x_train: np.ndarray
@@ -76,13 +91,23 @@ class FeatureData:
     x_test: np.ndarray
     y_test: np.ndarray
     task: str = "classification"
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+    def with_train_labels(self, y_train: np.ndarray) -> FeatureData:
+        """The same design with other train labels (the shuffled-label controls)."""
+        return replace(self, y_train=y_train)
 
 
-def scale_by_train_std(x_train: np.ndarray, x_test: np.ndarray, factor: float):
-    """Divide both splits by ``factor`` x the train std per neuron (dead neurons: by 1)."""
+def scale_by_train_std(x_train: np.ndarray, x_test: np.ndarray, factor: float,
+                       x_val: np.ndarray | None = None):
+    """Divide the splits by ``factor`` x the train std per neuron (dead neurons: by 1):
+    (train, test), or (train, test, validation) when ``x_val`` is given."""
     std = x_train.std(axis=0)
     denom = np.where(std > 0, factor * std, 1.0)
-    return x_train / denom, x_test / denom
+    if x_val is None:
+        return x_train / denom, x_test / denom
+    return x_train / denom, x_test / denom, x_val / denom
 
 
 def rank_mean_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -156,6 +181,31 @@ def probe_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray) ->
     }
 
 
+def _usable(y: np.ndarray | None, task: str = "classification") -> bool:
+    """Whether a split's labels can be scored: present, and two classes (two values)."""
+    if y is None or len(y) == 0:
+        return False
+    if task == "regression":
+        return np.unique(y).size > 1
+    return bool(y.any() and not y.all())
+
+
+def validation_metrics(y_val: np.ndarray | None, scores: np.ndarray | None) -> dict:
+    """The ``val_*`` columns of a binary probe from its validation decision scores (null when
+    the feature has no usable validation part)."""
+    if scores is None or not _usable(y_val):
+        return dict.fromkeys(VALIDATION_METRICS)
+    return {f"val_{m}": v for m, v in probe_metrics(y_val, scores > 0, scores).items()}
+
+
+def _linear_scores(x: np.ndarray | None, neurons: np.ndarray, coef: np.ndarray,
+                   intercept: float) -> np.ndarray | None:
+    """x[:, neurons] @ coef + intercept (None for a missing split)."""
+    if x is None or len(x) == 0:
+        return None
+    return np.take(x, neurons, axis=1) @ coef + intercept
+
+
 def fit_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -> dict:
     """Fit a class-balanced L2 logistic regression on ``neurons`` and score it on the test split.
 
@@ -177,12 +227,15 @@ def fit_probe(data: FeatureData, neurons: np.ndarray, settings: ProbeSettings) -
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     scores = model.decision_function(data.x_test[:, neurons])
     pred = scores > 0
+    val_scores = None if data.x_val is None or len(data.x_val) == 0 else \
+        model.decision_function(data.x_val[:, neurons])
     return {
         "k": len(neurons),
         "neurons": neurons.astype(np.int32).tolist(),
         "coefficients": model.coef_[0].astype(np.float32).tolist(),
         "intercept": float(model.intercept_[0]),
         **probe_metrics(data.y_test, pred, scores),
+        **validation_metrics(data.y_val, val_scores),
         "_pred": pred,
         "converged": converged,
         "n_iter": int(model.n_iter_[0]),
@@ -201,6 +254,11 @@ def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: Probe
     model.fit(data.x_train[:, neurons], data.y_train)
     seconds = time.perf_counter() - started
     pred = model.predict(data.x_test[:, neurons])
+    val = dict.fromkeys(VALIDATION_METRICS)
+    if _usable(data.y_val, "regression"):
+        val_pred = model.predict(data.x_val[:, neurons])
+        val.update(val_r2=float(r2_score(data.y_val, val_pred)),
+                   val_mae=float(mean_absolute_error(data.y_val, val_pred)))
     return {
         "k": len(neurons),
         "neurons": neurons.astype(np.int32).tolist(),
@@ -209,6 +267,7 @@ def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: Probe
         **dict.fromkeys(CLASSIFICATION_METRICS),
         "r2": float(r2_score(data.y_test, pred)),
         "mae": float(mean_absolute_error(data.y_test, pred)),
+        **val,
         "converged": True,  # closed form
         "n_iter": 0,
         "fit_seconds": seconds,
@@ -227,14 +286,18 @@ def prepare(data: FeatureData, settings: ProbeSettings, cache: dict | None = Non
         if single:
             raise ProbeError(f"feature '{data.feature}': the {split} split has a single "
                              f"{'value' if regression else 'class'}")
-    key = (id(data.x_train), id(data.x_test), settings.scale)
+    x_val_raw = data.x_val if data.x_val is not None else np.zeros((0, data.x_train.shape[1]),
+                                                                   data.x_train.dtype)
+    key = (id(data.x_train), id(data.x_test), id(data.x_val), settings.scale)
     if cache is not None and key in cache:
-        x_train, x_test = cache[key][2:]
+        x_train, x_test, x_val = cache[key][3:]
     else:
-        x_train, x_test = scale_by_train_std(data.x_train, data.x_test, settings.scale)
+        x_train, x_test, x_val = scale_by_train_std(data.x_train, data.x_test, settings.scale,
+                                                    x_val_raw)
         if cache is not None:  # the raw arrays stay referenced, so their ids stay unique
-            cache[key] = (data.x_train, data.x_test, x_train, x_test)
-    scaled = FeatureData(data.feature, x_train, data.y_train, x_test, data.y_test, data.task)
+            cache[key] = (data.x_train, data.x_test, data.x_val, x_train, x_test, x_val)
+    scaled = FeatureData(data.feature, x_train, data.y_train, x_test, data.y_test, data.task,
+                         x_val if data.x_val is not None else None, data.y_val)
     if regression:
         return scaled, "correlation", rank_correlation(x_train, data.y_train)
     return scaled, "mean_diff", rank_mean_difference(x_train, data.y_train)
@@ -303,12 +366,14 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
         seconds = (time.perf_counter() - started) / len(chunk)
         for b, (data, neurons) in enumerate(chunk):
             scores = np.take(data.x_test, neurons, axis=1) @ fit.coef[b] + fit.intercept[b]
+            val_scores = _linear_scores(data.x_val, neurons, fit.coef[b], fit.intercept[b])
             rows.append({
                 "k": k,
                 "neurons": neurons.astype(np.int32).tolist(),
                 "coefficients": fit.coef[b].astype(np.float32).tolist(),
                 "intercept": float(fit.intercept[b]),
                 **probe_metrics(data.y_test, scores > 0, scores),
+                **validation_metrics(data.y_val, val_scores),
                 "_pred": scores > 0,
                 "converged": bool(fit.converged[b]),
                 "n_iter": int(fit.n_iter[b]),
@@ -326,7 +391,7 @@ def _wide_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSett
 
     groups: dict[tuple[int, int, bytes], list[int]] = {}
     for j, (data, neurons) in enumerate(probes):
-        key = (id(data.x_train), id(data.x_test), np.asarray(neurons).tobytes())
+        key = (id(data.x_train), id(data.x_test), id(data.x_val), np.asarray(neurons).tobytes())
         groups.setdefault(key, []).append(j)
     rows: list[dict | None] = [None] * len(probes)
     for members in groups.values():
@@ -335,20 +400,26 @@ def _wide_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSett
             neurons, np.arange(len(neurons)))
         x_train = data.x_train if whole else np.take(data.x_train, neurons, axis=1)
         x_test = data.x_test if whole else np.take(data.x_test, neurons, axis=1)
+        x_val = None if data.x_val is None or len(data.x_val) == 0 else (
+            data.x_val if whole else np.take(data.x_val, neurons, axis=1))
         labels = np.stack([probes[j][0].y_train for j in members])
         started = time.perf_counter()
         fit = fit_logistic_lbfgs(x_train, labels, C=settings.C, tol=settings.tol,
                                  max_iter=settings.max_iter)
         seconds = (time.perf_counter() - started) / len(members)
         all_scores = (x_test @ fit.coef.T.astype(x_test.dtype)).T + fit.intercept[:, None]
+        val_all = None if x_val is None else (
+            (x_val @ fit.coef.T.astype(x_val.dtype)).T + fit.intercept[:, None])
         for b, j in enumerate(members):
             scores = all_scores[b].astype(np.float64)
+            val_scores = None if val_all is None else val_all[b].astype(np.float64)
             rows[j] = {
                 "k": len(neurons),
                 "neurons": np.asarray(neurons).astype(np.int32).tolist(),
                 "coefficients": fit.coef[b].astype(np.float32).tolist(),
                 "intercept": float(fit.intercept[b]),
                 **probe_metrics(probes[j][0].y_test, scores > 0, scores),
+                **validation_metrics(probes[j][0].y_val, val_scores),
                 "_pred": scores > 0,
                 "converged": bool(fit.converged[b]),
                 "n_iter": int(fit.n_iter[b]),
@@ -431,26 +502,31 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
             rotation = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
-            key = ("rotated", id(data.x_train), id(data.x_test))
+            key = ("rotated", id(data.x_train), id(data.x_test), id(data.x_val))
             if cache is None or key not in cache:  # features sharing a layer rotate it once
-                rotated_x = (rotation.apply(data.x_train), rotation.apply(data.x_test))
+                rotated_x = (rotation.apply(data.x_train), rotation.apply(data.x_test),
+                             None if data.x_val is None else rotation.apply(data.x_val))
                 if cache is not None:
-                    cache[key] = (data.x_train, data.x_test, *rotated_x)
+                    cache[key] = (data.x_train, data.x_test, data.x_val, *rotated_x)
             else:
-                rotated_x = cache[key][2:]
+                rotated_x = cache[key][3:]
             rotated, _, order = prepare(FeatureData(
-                data.feature, rotated_x[0], data.y_train, rotated_x[1], data.y_test),
-                settings, cache)
+                data.feature, rotated_x[0], data.y_train, rotated_x[1], data.y_test,
+                x_val=rotated_x[2], y_val=data.y_val), settings, cache)
             plan += [(method, rotated, order[:k]) for k in ks]
         elif method == "shuffled_labels":
             y = np.random.default_rng(seed).permutation(scaled.y_train)
-            shuffled = FeatureData(data.feature, scaled.x_train, y, scaled.x_test, scaled.y_test)
+            shuffled = scaled.with_train_labels(y)
             order = rank_mean_difference(scaled.x_train, y)
             plan += [(method, shuffled, order[:k]) for k in ks]
         elif method in ("optimal", "pruning"):
             plan += _optimal_probes(scaled, ranking, ks, settings, method == "pruning")
     if settings.dense:
         plan.append(("dense", scaled, np.arange(d_mlp)))
+        if settings.shuffled_control:  # the permutation of the shuffled_labels control
+            seed = _seed32(settings.seed, data.feature, layer, "shuffled_labels")
+            y = np.random.default_rng(seed).permutation(scaled.y_train)
+            plan.append(("shuffled_dense", scaled.with_train_labels(y), np.arange(d_mlp)))
     return [entry if len(entry) == 4 else (*entry, {}) for entry in plan]
 
 
@@ -524,54 +600,108 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
             converged = row.pop("converged") and solver.pop("converged", True)
             out[i].append({"method": method, **row, "converged": converged,
                            "f1_ci_low": interval[0], "f1_ci_high": interval[1], **solver})
-    order = {m: j for j, m in enumerate((*settings.methods, "dense"))}
+    order = {m: j for j, m in enumerate((*settings.methods, "dense", "shuffled_dense"))}
     return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
 
 
 @dataclass(frozen=True)
 class FeatureSplit:
-    """Which rows one feature labels, its labels (bool, or float targets) and the train mask:
-    read from the dataset once per probe job, applied to every layer's activations."""
+    """Which rows one feature labels, its labels (bool, or float targets) and its split masks
+    (``train``: train proper, ``validation``: the part of the dataset's train split held out for
+    choices; the rest is test): read from the dataset once per probe job, applied to every
+    layer's activations."""
 
     feature: str
     task: str
     ids: np.ndarray
     labels: np.ndarray
     train: np.ndarray
+    validation: np.ndarray | None = None
+
+    @property
+    def test(self) -> np.ndarray:
+        validation = np.zeros_like(self.train) if self.validation is None else self.validation
+        return ~self.train & ~validation
 
     def data(self, activations: np.ndarray) -> FeatureData:
         """This feature's design matrices on one layer's activations."""
         x = activations[self.ids]
+        val = self.validation
         return FeatureData(self.feature, x[self.train], self.labels[self.train],
-                           x[~self.train], self.labels[~self.train], self.task)
+                           x[self.test], self.labels[self.test], self.task,
+                           None if val is None else x[val],
+                           None if val is None else self.labels[val])
 
 
-def feature_splits(dataset) -> list[FeatureSplit]:
-    """One :class:`FeatureSplit` per feature of ``dataset``, by the dataset's fixed split."""
+def validation_mask(examples, fraction: float, seed: int) -> np.ndarray:
+    """Per example (row order of ``examples``): whether it is held out of the dataset's train
+    split for validation. About ``fraction`` of the train examples, whole documents
+    (``document_id``) only, stratified by ``stratum``: a StratifiedGroupKFold of
+    round(1/fraction) folds over the train examples, its first fold (a GroupShuffleSplit where
+    there are fewer documents than folds). Test examples are never held out; ``fraction`` 0
+    holds out none."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
+    train = (examples["split"] == "train").to_numpy()
+    mask = np.zeros(len(train), dtype=bool)
+    if fraction <= 0:
+        return mask
+    if fraction >= 1:
+        raise ProbeError(f"split.validation_fraction must be in [0, 1), got {fraction}")
+    where = np.flatnonzero(train)
+    groups = examples["document_id"].to_numpy()[where]
+    strata = examples["stratum"].to_numpy()[where]
+    n_splits = max(2, round(1.0 / fraction))
+    if len(set(groups)) < n_splits:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        _, held = next(splitter.split(where, groups=groups))
+    else:
+        with warnings.catch_warnings():  # strata rarer than the folds: sklearn warns, still cuts
+            warnings.simplefilter("ignore", UserWarning)
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            _, held = next(splitter.split(where, strata, groups=groups))
+    mask[where[held]] = True
+    return mask
+
+
+def feature_splits(dataset, validation_fraction: float = 0.0, seed: int = 0
+                   ) -> list[FeatureSplit]:
+    """One :class:`FeatureSplit` per feature of ``dataset``: the dataset's fixed test split, its
+    train split cut by :func:`validation_mask` (seeded by ``seed`` and the dataset's name, so
+    every model and layer sees the same cut)."""
+    held = validation_mask(dataset.examples.sort("example_id"), validation_fraction,
+                           _seed32(seed, dataset.name, "validation"))
     splits = []
     for feature in dataset.features:
         table = dataset.feature_table(feature)
         task = dataset.task(feature)
         column = "target" if task == "regression" else "label"
         labels = table[column].to_numpy().astype(np.float64 if task == "regression" else bool)
-        splits.append(FeatureSplit(feature, task, table["example_id"].to_numpy(), labels,
-                                   (table["split"] == "train").to_numpy()))
+        ids = table["example_id"].to_numpy()
+        train = (table["split"] == "train").to_numpy()
+        validation = held[ids] & train if validation_fraction > 0 else None
+        splits.append(FeatureSplit(feature, task, ids, labels,
+                                   train if validation is None else train & ~validation,
+                                   validation))
     return splits
 
 
 def _shared_data(activations: np.ndarray, splits: list[FeatureSplit]) -> list[FeatureData]:
     """Each split's design matrices; features that label the same examples with the same split
-    share one pair of arrays (a one-vs-rest dataset would otherwise copy the layer per
+    share one set of arrays (a one-vs-rest dataset would otherwise copy the layer per
     feature), which the sweep then scales once and the wide solver reads once for all."""
-    shared: dict[tuple[bytes, bytes], FeatureData] = {}
+    shared: dict[tuple[bytes, bytes, bytes], FeatureData] = {}
     out = []
     for split in splits:
-        key = (split.ids.tobytes(), split.train.tobytes())
+        val = split.validation
+        key = (split.ids.tobytes(), split.train.tobytes(),
+               b"" if val is None else val.tobytes())
         if key not in shared:
             shared[key] = split.data(activations)
         base = shared[key]
         out.append(FeatureData(split.feature, base.x_train, split.labels[split.train],
-                               base.x_test, split.labels[~split.train], split.task))
+                               base.x_test, split.labels[split.test], split.task,
+                               base.x_val, None if val is None else split.labels[val]))
     return out
 
 
@@ -597,8 +727,11 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
             "hook": info.hook.replace("{L}", str(layer)), "aggregation": info.aggregation,
             "layer": layer, "feature": feature, "task": data.task,
             "n_train": len(data.y_train), "n_test": len(data.y_test),
+            "n_val": 0 if data.y_val is None else len(data.y_val),
             "n_train_positive": None if data.task == "regression" else int(data.y_train.sum()),
             "n_test_positive": None if data.task == "regression" else int(data.y_test.sum()),
+            "n_val_positive": None if data.task == "regression" else (
+                0 if data.y_val is None else int(data.y_val.sum())),
             "seed": settings.seed,
         }
         rows += [{**context, **row} for row in probes]
@@ -606,12 +739,14 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
 
 
 def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings,
-                 model_fingerprint: str | None = None):
-    """:func:`probe_layer` on each of ``layers`` (one probe job), as one schema frame."""
+                 model_fingerprint: str | None = None, validation_fraction: float = 0.0):
+    """:func:`probe_layer` on each of ``layers`` (one probe job), as one schema frame; with
+    ``validation_fraction`` > 0 the train split is cut into train and validation
+    (:func:`feature_splits`, seeded by ``settings.seed``)."""
     import polars as pl
 
     if not layers:
         raise ProbeError(f"{store_dir}: no layers to probe")
-    splits = feature_splits(dataset)
+    splits = feature_splits(dataset, validation_fraction, settings.seed)
     return pl.concat([probe_layer(dataset, store_dir, layer, settings, splits,
                                   model_fingerprint) for layer in layers])

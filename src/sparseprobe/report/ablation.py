@@ -228,10 +228,51 @@ def ablation_rows(model: LoadedModel, dataset: FeatureDataset, neuron: dict,
     ).select([pl.col(c).cast(t) for c, t in ROW_SCHEMA.items()])
 
 
+def holm(p_values) -> list[float | None]:
+    """Holm's step-down adjustment (controls the family-wise error rate): the i-th smallest of
+    m p-values becomes max_{j <= i} min(1, (m - j + 1) p_(j)). Nulls stay null and do not
+    count among the m tests."""
+    return _adjust(p_values, "holm")
+
+
+def benjamini_hochberg(p_values) -> list[float | None]:
+    """Benjamini-Hochberg adjustment (controls the false discovery rate): the i-th smallest of m
+    p-values becomes min_{j >= i} min(1, m p_(j) / j) (as scipy.stats.false_discovery_control).
+    Nulls stay null and do not count."""
+    return _adjust(p_values, "bh")
+
+
+def _adjust(p_values, method: str) -> list[float | None]:
+    values = [None if p is None or np.isnan(p) else float(p) for p in p_values]
+    present = [i for i, p in enumerate(values) if p is not None]
+    m = len(present)
+    out: list[float | None] = [None] * len(values)
+    if not m:
+        return out
+    p = np.array([values[i] for i in present])
+    order = np.argsort(p, kind="stable")
+    ranks = np.arange(1, m + 1)
+    if method == "holm":
+        adjusted = np.maximum.accumulate(np.minimum(1.0, (m - ranks + 1) * p[order]))
+    else:
+        adjusted = np.minimum.accumulate((m * p[order] / ranks)[::-1])[::-1]
+        adjusted = np.minimum(1.0, adjusted)
+    result = np.empty(m)
+    result[order] = adjusted
+    for i, value in zip(present, result):
+        out[i] = float(value)
+    return out
+
+
 def summarize(rows: pl.DataFrame) -> pl.DataFrame:
     """Per neuron: sequences, mean and median delta (and mean delta per token, mean clean loss)
     in and out of class, their difference, and the one-sided Mann-Whitney p-value of
-    delta in class > delta out of class (null with fewer than one sequence per class)."""
+    delta in class > delta out of class (null with fewer than one sequence per class), with
+    ``p_holm`` / ``p_bh``: that p-value adjusted for every neuron tested in this summary (one
+    model's ablations; Holm: family-wise error, Benjamini-Hochberg: false discovery rate). Read
+    a claim off the adjusted columns: with several features ablated, an uncorrected p below 0.05
+    is expected by chance. The neurons are the neuron table's (chosen on validation by default,
+    ``selected_on``), the texts the test split's, so the choice and the test are disjoint."""
     from scipy.stats import mannwhitneyu
 
     keys = ["model", "dataset", "feature", "layer", "neuron", "method"]
@@ -253,6 +294,8 @@ def summarize(rows: pl.DataFrame) -> pl.DataFrame:
     summary = pl.DataFrame(records)
     if summary.height:
         summary = summary.with_columns(
+            p_holm=pl.Series(holm(summary["p_value"].to_list()), dtype=pl.Float64),
+            p_bh=pl.Series(benjamini_hochberg(summary["p_value"].to_list()), dtype=pl.Float64),
             delta_gap=pl.col("mean_delta_in") - pl.col("mean_delta_out"),
             layer=pl.col("layer").cast(pl.Int32), neuron=pl.col("neuron").cast(pl.Int32),
         ).sort("dataset", "feature")
@@ -341,7 +384,9 @@ def summary_html(summary: pl.DataFrame, model_name: str, method: str) -> str:
         "<p>delta = loss with the neuron ablated at every position minus the clean loss, in "
         "nats summed over the sequence (<code>n_tokens</code> predicted tokens, at most the "
         "configured length); <i>in</i>: test texts of the feature, <i>out</i>: test texts of "
-        "other classes; p_value: one-sided Mann-Whitney U, delta in &gt; out, uncorrected.</p>"
+        "other classes; p_value: one-sided Mann-Whitney U, delta in &gt; out, uncorrected; "
+        "p_holm / p_bh: adjusted for the neurons of this table (Holm / Benjamini-Hochberg): "
+        "read claims off these.</p>"
         f"<table><tr>{head}</tr>\n{body}</table></body></html>\n"
     )
 

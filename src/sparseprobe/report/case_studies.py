@@ -1,6 +1,7 @@
 """Neuron case studies: for a model's best single neurons, how they respond to their feature.
 
-For each of the top ``n`` rows of the model's neuron table (by test F1, see
+For each of the top ``n`` rows of the model's neuron table (by validation F1 where the table
+was chosen on validation, :func:`top_by_selection`; by test F1 otherwise, as
 :func:`sparseprobe.summaries.neurons.top_neurons`), from the cached activations (the same numbers the
 probes saw: the dataset's aggregation over the span, at ``blocks.{L}.mlp.hook_post``):
 
@@ -13,8 +14,8 @@ probes saw: the dataset's aggregation over the span, at ``blocks.{L}.mlp.hook_po
   (never seen by the model) dimmed.
 
 What this does and does not show: a histogram is a description of how well one neuron separates
-the classes on this dataset (selection by test F1 makes the separation look at least as good as
-on fresh data); top-activating contexts show what the neuron responds to most on *these*
+the classes on this dataset (a neuron chosen on validation is shown on every example, train and
+test together; chosen by test F1, the separation looks at least as good as on fresh data); top-activating contexts show what the neuron responds to most on *these*
 examples, not everything it responds to (a neuron can be polysemantic outside the dataset), and
 nothing about what the neuron causes (see :mod:`sparseprobe.report.ablation`).
 """
@@ -37,6 +38,27 @@ from sparseprobe.summaries.neurons import read_neuron_table, top_neurons
 from sparseprobe.activations.store import read_layer
 
 HOOK = "mlp.hook_post"
+
+
+def top_by_selection(table: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The ``n`` rows of a neuron table to study, with a 1-based ``rank``: by ``val_f1`` (then
+    ``val_mcc``) where the table says ``selected_on = validation``, so the test split chooses
+    nothing; else (an older table, or ``summaries.selection: test``) by test F1 as
+    :func:`~sparseprobe.summaries.neurons.top_neurons`."""
+    if "val_f1" not in table.columns or "selected_on" not in table.columns:
+        return top_neurons(table, n)
+    on_val = pl.col("selected_on") == "validation"
+    return (
+        table.with_columns(_f1=pl.when(on_val).then(pl.col("val_f1")).otherwise(pl.col("f1")),
+                           _mcc=pl.when(on_val).then(pl.col("val_mcc")).otherwise(pl.col("mcc")))
+        .filter(pl.col("_f1").is_not_null())
+        .sort(["_f1", "_mcc", "dataset", "feature"], descending=[True, True, False, False],
+              nulls_last=True)
+        .head(n)
+        .drop("_f1", "_mcc")
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int32))
+    )
 
 
 @dataclass(frozen=True)
@@ -275,7 +297,7 @@ def write_case_studies(
     (``index_out``: rank, neuron, F1, class sizes and means, the share of in-class examples among
     the top contexts, file names). Returns the index."""
     table = read_neuron_table(neuron_table)
-    top = top_neurons(table.filter(pl.col("model") == spec.name), settings.n_neurons)
+    top = top_by_selection(table.filter(pl.col("model") == spec.name), settings.n_neurons)
     for directory in (hist_dir, ctx_dir):
         Path(directory).mkdir(parents=True, exist_ok=True)
     tokenizer, has_prefix = load_tokenizer(spec) if top.height else (None, False)

@@ -15,10 +15,16 @@ S.best_layers(probes)``.
 Definitions (used by every table):
 
 
-- *best layer* of (model, dataset, feature, method, k): the layer whose probe has the highest test
-  F1 (regression targets: the highest test R^2; ties: the shallowest). Choosing the layer on the
-  test split makes these F1s an optimistic summary of the sweep; they are descriptive, not an
-  unbiased estimate of a fresh probe.
+- *selection* (``summaries.selection``): the split every choice below is made on. ``validation``
+  (default): the part of the train split held out by ``split.validation_fraction``; the test
+  split then only reports what validation chose, so its F1s are honest estimates for those
+  choices. ``test``: the paper's protocol (choices on the split they are scored on, an
+  optimistic summary). Every table says which in ``selected_on``; rows without validation
+  metrics (``validation_fraction: 0``) are chosen on test and labelled ``test``.
+- *best layer* of (model, dataset, feature, method, k): the layer whose probe has the highest
+  F1 on the selection split (regression targets: R^2; ties: higher validation ROC-AUC, then the
+  shallower layer), reported with ``layers_within``: every layer within 1.96 standard errors of
+  it (``layer_low`` .. ``layer_high``, what a figure should draw).
 - *relative depth* of layer L in an n-layer model: (L + 1) / n.
 - *F1 at k* for k larger than a model's d_mlp reads the k = d_mlp probe (the grid is capped).
 - *sweep*: the rows of the ``mean_diff`` ranking (regression targets: ``correlation``), the
@@ -28,16 +34,22 @@ Definitions (used by every table):
   ranking or search method (``mean_diff``, ``anova_f``, ``optimal``, ...; a method added later
   counts without a code change). Excluded: ``dense`` and the controls ``random_basis`` (its
   "neurons" are rotated directions) and ``shuffled_labels`` (trained on permuted labels).
-- *best single neuron* of a feature: the single-neuron probe with the highest test F1 over every
-  layer and method (ties: higher MCC, then shallower layer, lower neuron index, method name).
-  Chosen on the test split, so its F1 is optimistic, more so than the best layer alone: it is
-  the maximum over up to 30+ candidates per layer. It says that one neuron reads the feature out
-  this well on these examples; it does not say the neuron is dedicated to the feature (test it
-  with the ``random_basis`` control and ablations) nor that no other neuron does as well.
+- *best single neuron* of a feature: the single-neuron probe with the highest F1 on the
+  selection split over every layer and method (ties: higher MCC on that split, then shallower
+  layer, lower neuron index, method name), reported with its test F1. Chosen on validation, the
+  test F1 is an honest estimate for that one neuron; chosen on test it is the maximum over up to
+  30+ candidates per layer (optimistic). It says that one neuron reads the feature out this
+  well; it does not say the neuron is dedicated to the feature (test it with the
+  ``random_basis`` control and ablations) nor that no other neuron does as well.
+- *headline features*: binary features with at least ``summaries.min_test_positives`` test
+  positives and negatives whose dense probe beats the always-positive F1 2p/(1+p) and the
+  ``shuffled_dense`` control (``in_headline`` in table 5); table 6's means and counts, with
+  bootstrap intervals over features, are over them.
 """
 
 from sparseprobe.summaries.model import (
     MODEL_COLUMNS,
+    SELECTIONS,
     add_categories,
     best_layers,
     dataset_categories,
@@ -54,7 +66,10 @@ from sparseprobe.summaries.neuron_tables import (
     write_neuron_tables,
 )
 from sparseprobe.summaries.scaling import (
+    HEADLINES,
+    MIN_TEST_POSITIVES,
     SWEEP_METHODS,
+    feature_bootstrap,
     first_k_reaching,
     model_means,
     scaling_table,
@@ -91,6 +106,10 @@ __all__ = [
     "single_neuron_probes",
     "write_neuron_tables",
     "SWEEP_METHODS",
+    "HEADLINES",
+    "MIN_TEST_POSITIVES",
+    "SELECTIONS",
+    "feature_bootstrap",
     "first_k_reaching",
     "model_means",
     "scaling_table",

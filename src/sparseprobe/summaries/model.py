@@ -79,31 +79,107 @@ def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> N
         raise SummaryError(f"{what}: the frame lacks column(s) {missing}")
 
 
-def best_layers(probes: pl.DataFrame) -> pl.DataFrame:
-    """One row per (model, dataset, feature, method, k): the best layer and its metrics
-    (``category`` too when the probes carry it; F1 interval columns from that layer's row)."""
+SELECTIONS = ("validation", "test")
+"""Where the summaries choose (``summaries.selection``): on the validation split (default) or,
+the paper's protocol, on the test split they report."""
+WITHIN_Z = 1.96
+"""Layers within the best layer's interval: F1 >= best - WITHIN_Z x its standard error."""
+
+
+def check_selection(selection: str) -> str:
+    """``selection`` if it is one of SELECTIONS, else SummaryError naming the config key."""
+    if selection not in SELECTIONS:
+        raise SummaryError(f"summaries.selection must be one of {list(SELECTIONS)}, got "
+                           f"'{selection}'")
+    return selection
+
+
+def with_choice(probes: pl.DataFrame, keys: list[str], selection: str) -> pl.DataFrame:
+    """``probes`` plus the columns a choice reads: ``_pick`` (the score chosen on: validation
+    F1 / R^2, or test with ``selection: test``), ``_tie`` (the tie-break on the same split:
+    ROC-AUC, null with ``test``, which keeps the paper's shallowest-first rule), ``_se`` (the
+    standard error of ``_pick`` as a proportion over that split's positives,
+    sqrt(F1 (1 - F1) / n_positive); null for regression targets) and ``selected_on``.
+
+    A group of ``keys`` whose rows lack validation metrics (``split.validation_fraction: 0``,
+    or a file written before the validation split) is chosen on test and labelled ``test``:
+    never silently."""
+    check_selection(selection)
+    test, val = pl.coalesce("f1", "r2"), pl.coalesce("val_f1", "val_r2")
+    test_se = (pl.col("f1") * (1 - pl.col("f1")) / pl.col("n_test_positive")).sqrt()
+    val_se = (pl.col("val_f1") * (1 - pl.col("val_f1")) / pl.col("n_val_positive")).sqrt()
+    if selection == "test":
+        on_val = pl.lit(False)
+    else:
+        on_val = val.is_not_null().all().over(keys)
+    return probes.with_columns(
+        _pick=pl.when(on_val).then(val).otherwise(test),
+        _tie=pl.when(on_val).then(pl.col("val_roc_auc")).otherwise(pl.lit(None, pl.Float64)),
+        _se=pl.when(on_val).then(val_se).otherwise(test_se),
+        selected_on=pl.when(on_val).then(pl.lit("validation")).otherwise(pl.lit("test")),
+    )
+
+
+def trivial_f1(positives: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """The F1 of the always-positive classifier on a split with prevalence p: 2p / (1 + p)."""
+    p = positives / n
+    return 2 * p / (1 + p)
+
+
+def best_layers(probes: pl.DataFrame, selection: str = "validation") -> pl.DataFrame:
+    """One row per (model, dataset, feature, method, k): the layer chosen on ``selection``'s
+    split (:func:`with_choice`; ties: higher validation ROC-AUC, then the shallower layer) and
+    its test metrics (``category`` too when the probes carry it; F1 interval columns from that
+    layer's row).
+
+    Beside them: ``selected_on``; ``val_f1`` / ``val_r2`` of the chosen layer;
+    ``layers_within``, every layer whose chosen-on score lies within WITHIN_Z standard errors of
+    the best (exact ties included), with ``layer_low`` / ``layer_high`` and their relative
+    depths (what a figure should draw: a best layer is that range, not its shallowest end);
+    ``n_test_positive``, ``n_val``, ``n_val_positive``; ``f1_trivial``, the always-positive F1
+    on the test split (2p/(1+p))."""
     keys = [*MODEL_COLUMNS, "dataset", "feature", "task", "method", "k"]
     extra = ["category"] if "category" in probes.columns else []
+    ranked = (
+        with_choice(probes, keys, selection)
+        .sort([*keys, "_pick", "_tie", "layer"],
+              descending=[False] * len(keys) + [True, True, False], nulls_last=True)
+    )
+    within = (
+        ranked.filter(pl.col("_pick").is_not_null())
+        .with_columns(_best=pl.col("_pick").first().over(keys),
+                      _best_se=pl.col("_se").first().over(keys).fill_null(0.0).fill_nan(0.0))
+        .filter(pl.col("_pick") >= pl.col("_best") - WITHIN_Z * pl.col("_best_se") - 1e-12)
+        .group_by(keys).agg(layers_within=pl.col("layer").sort())
+    )
     return (
-        probes.with_columns(_score=pl.coalesce("f1", "r2"))
-        .sort([*keys, "_score", "layer"], descending=[False] * len(keys) + [True, False],
-              nulls_last=True)
-        .group_by(keys, maintain_order=True)
+        ranked.group_by(keys, maintain_order=True)
         .first()
+        .join(within, on=keys, how="left")
         .select(
             *keys, *extra,
             best_layer="layer",
             relative_depth=(pl.col("layer") + 1) / pl.col("n_layers"),
             f1="f1", mcc="mcc", roc_auc="roc_auc", pr_auc="pr_auc", r2="r2", mae="mae",
             n_test="n_test", f1_ci_low="f1_ci_low", f1_ci_high="f1_ci_high",
+            selected_on="selected_on", val_f1="val_f1", val_r2="val_r2",
+            layers_within="layers_within",
+            layer_low=pl.col("layers_within").list.min(),
+            layer_high=pl.col("layers_within").list.max(),
+            relative_depth_low=(pl.col("layers_within").list.min() + 1) / pl.col("n_layers"),
+            relative_depth_high=(pl.col("layers_within").list.max() + 1) / pl.col("n_layers"),
+            n_test_positive="n_test_positive", n_val="n_val", n_val_positive="n_val_positive",
+            f1_trivial=trivial_f1(pl.col("n_test_positive"), pl.col("n_test")),
         )
         .sort(["dataset", "feature", "method", "k"])
     )
 
 
-def write_model_summary(probe_files, meta_files, probes_out, best_out) -> None:
+def write_model_summary(probe_files, meta_files, probes_out, best_out,
+                        selection: str = "validation") -> None:
     """Concatenate one model's probe files (schema-checked), add each feature's category from
-    the datasets' meta.json, write table 1 (``probes_out``) and table 2 (``best_out``)."""
+    the datasets' meta.json, write table 1 (``probes_out``) and table 2 (``best_out``, chosen
+    on ``selection``)."""
     probes = add_categories(read_results(list(probe_files)), dataset_categories(meta_files))
     write_results(probes, Path(probes_out))
-    best_layers(probes).write_parquet(best_out)
+    best_layers(probes, selection).write_parquet(best_out)

@@ -4,7 +4,16 @@
 in ``rules/common.smk``) and answers every question the rules put to it: the selected models,
 families and training sweeps, the wildcard constraints, the final targets of ``rule all``,
 the probe jobs of a model, the input files of a job and the resources (memory, run time, GPU)
-of the extraction and probe jobs. It is plain Python over plain config data: it imports
+of the extraction and probe jobs.
+
+Job granularity (:meth:`WorkflowPlan.per_model_jobs`): a small model (at most
+:data:`PER_MODEL_MAX_PARAMETERS` parameters, its layers in one probe job) runs one extraction
+job and one probe job over every dataset (rules ``extract_activations`` and ``probe_layers``),
+because its science takes seconds and a job's start-up (imports, model loading) would be most
+of each job's time. A larger model gets a job per (model, dataset) and per (model, dataset,
+layer group) (rules ``extract_activations_per_dataset`` and ``probe_layers_per_dataset``), so
+a cluster runs them side by side. The files are the same either way: one Zarr store per
+(model, dataset) with one array per layer, one probe table per (model, dataset, layer group). It is plain Python over plain config data: it imports
 neither Snakemake nor torch, so it can be unit-tested (``tests/test_plan.py``) and the DAG is
 planned quickly.
 
@@ -37,6 +46,7 @@ from sparseprobe.config import (
 from sparseprobe.workflow.resources import (
     PYTHIA_VOCAB,
     JobResources,
+    estimated_parameters,
     extraction_resources,
     planned_examples,
     probe_resources,
@@ -50,6 +60,12 @@ MODEL_TABLES = ("best_layers", "neurons")
 
 FAMILY_TABLES = ("", "__models", "__dynamics")
 """Suffixes of a family's scaling tables ``results/summaries/scaling/{family}{suffix}.parquet``."""
+
+PER_MODEL_MAX_PARAMETERS = 50_000_000
+"""The largest model (estimated parameters, :func:`sparseprobe.workflow.resources.estimated_parameters`)
+that runs as one extraction job and one probe job over every dataset, when its probed layers fit
+one probe job. Every ladder rung (0.13M to 1.8M) does; pythia-70m (70M, two probe jobs per
+dataset) and larger keep a job per (model, dataset)."""
 
 DEFAULT_CASE_STUDIES = 5
 DEFAULT_CHUNK_ROWS = 256
@@ -114,6 +130,20 @@ def _alternatives(names: Mapping[str, Any] | list[str]) -> str:
     """A regex matching exactly one of ``names`` ("NONE" when there are none, so a rule with
     that wildcard matches nothing rather than everything)."""
     return "|".join(map(re.escape, names)) or "NONE"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """The wildcards of one per-dataset job, for the resources of a per-model one."""
+
+    model: str
+    dataset: str
+    layers: str = ""
+
+
+def _one_after_another(jobs: list[JobResources]) -> JobResources:
+    """One job doing ``jobs`` in turn: the most memory of any, the sum of their times."""
+    return JobResources(max(job.mem_mb for job in jobs), sum(job.runtime for job in jobs))
 
 
 @dataclass(frozen=True)
@@ -207,6 +237,49 @@ class WorkflowPlan:
         """The probe jobs of one (model, dataset): label ``"{first}-{last}"`` -> its layers."""
         return probe_layer_groups(self.models[model], self.neurons_per_probe_job)
 
+    def parameters(self, model: str) -> int | None:
+        """A model's estimated parameters (None when its shape is unknown)."""
+        spec = self.models[model]
+        vocab = self.ladder.get("vocab_size") if spec.source_kind == "ladder" else None
+        try:
+            return estimated_parameters(spec, vocab or PYTHIA_VOCAB)
+        except ConfigError:
+            return None
+
+    def per_model_jobs(self, model: str) -> bool:
+        """Whether ``model`` runs one extraction job and one probe job over every dataset
+        (see the module docstring): at most PER_MODEL_MAX_PARAMETERS parameters and one probe
+        job's worth of neurons; a model of unknown shape keeps the per-dataset jobs."""
+        size = self.parameters(model)
+        return (size is not None and size <= PER_MODEL_MAX_PARAMETERS
+                and len(self.probe_groups(model)) == 1)
+
+    def model_pattern(self, per_model: bool) -> str:
+        """The ``model`` wildcard of the per-model rules (``per_model``) or of the per-dataset
+        ones: the two sets are disjoint, so every store and probe file has one rule."""
+        return _alternatives([m for m in self.models if self.per_model_jobs(m) == per_model])
+
+    def extraction_jobs(self, model: str, datasets: list[str] | None = None) -> list[dict]:
+        """What one extraction job writes, per dataset (default: every dataset of the run):
+        the dataset's folder, its store and its context window (a rule's ``params``)."""
+        return [
+            {"dataset": dataset, "dataset_dir": f"results/datasets/{dataset}",
+             "store": f"results/activations/{model}/{dataset}",
+             "context_tokens": self.datasets[dataset].get("context_tokens", 128)}
+            for dataset in (self.datasets if datasets is None else datasets)
+        ]
+
+    def probe_jobs(self, model: str, layers: str, datasets: list[str] | None = None
+                   ) -> list[dict]:
+        """What one probe job fits, per dataset (default: every dataset): the dataset's folder,
+        the store it reads and the probe table it writes for layer group ``layers``."""
+        return [
+            {"dataset": dataset, "dataset_dir": f"results/datasets/{dataset}",
+             "store": f"results/activations/{model}/{dataset}",
+             "table": f"results/probes/{model}/{dataset}/layers_{layers}.parquet"}
+            for dataset in (self.datasets if datasets is None else datasets)
+        ]
+
     def probe_files(self, model: str) -> list[str]:
         """Every probe result file of a model, per dataset and layer group."""
         return [
@@ -226,8 +299,13 @@ class WorkflowPlan:
         meta = f"results/datasets/{dataset}/meta.json"
         return planned_examples(self.datasets[dataset], meta)
 
-    def extraction_job(self, wildcards: JobWildcards) -> JobResources:
-        """Memory and run time of one (model, dataset) extraction job, first attempt."""
+    def extraction_job(self, wildcards: JobWildcards | ModelWildcards) -> JobResources:
+        """Memory and run time of one extraction job, first attempt: one (model, dataset),
+        or without a ``dataset`` wildcard every dataset in one job (the most memory of any
+        dataset, the sum of their times)."""
+        if not hasattr(wildcards, "dataset"):
+            return _one_after_another([
+                self.extraction_job(_Job(wildcards.model, dataset)) for dataset in self.datasets])
         spec = self.models[wildcards.model]
         extraction = self._block("extraction")
         vocab = self.ladder.get("vocab_size") if spec.source_kind == "ladder" else PYTHIA_VOCAB
@@ -242,7 +320,12 @@ class WorkflowPlan:
         )
 
     def probe_job(self, wildcards: ProbeWildcards) -> JobResources:
-        """Memory and run time of one (model, dataset, layer group) probe job, first attempt."""
+        """Memory and run time of one (model, dataset, layer group) probe job, first attempt;
+        without a ``dataset`` wildcard, the layer group on every dataset in one job."""
+        if not hasattr(wildcards, "dataset"):
+            return _one_after_another([
+                self.probe_job(_Job(wildcards.model, dataset, wildcards.layers))
+                for dataset in self.datasets])
         return probe_resources(
             self.models[wildcards.model],
             self.probe_groups(wildcards.model)[wildcards.layers],

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from sparseprobe.datasets.code.windows import (
     CodeFile,
-    Windowing,
-    assemble_windows,
+    CodeLanguageRequest,
     checked_languages,
 )
 from sparseprobe.datasets.schema import FeatureDataset
@@ -116,35 +116,21 @@ def read_github_files(path: Path, *, code_column: str | None = None,
 
 
 def build_code_language_github(
-    paths: list[Path],
-    out_dir: Path,
-    *,
-    languages: list[str],
-    examples_per_language: int,
-    chars_per_example: int,
-    skip_chars: int,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str = "code_language",
-    extra_languages: list[str] | None = None,
-    max_windows_per_file: int = 4,
-    min_examples_per_language: int = 10,
-    min_span_chars: int | None = None,
-    code_column: str | None = None,
-    language_column: str | None = None,
-    path_column: str | None = None,
+    paths: list[Path], out_dir: Path, *, name: str = "code_language",
+    code_column: str | None = None, language_column: str | None = None,
+    path_column: str | None = None, **request: Any,
 ) -> FeatureDataset:
     """Code-language identification from GitHub code dumps (the paper's kind of source), with
-    the same windows, balance and grouped split as :func:`build_code_language`. Requested
+    the same windows, balance and grouped split as :func:`build_code_language` (``request``:
+    the fields of :class:`~sparseprobe.datasets.code.windows.CodeLanguageRequest`). Requested
     language names are normalised like the dump's (``golang`` -> feature ``Go``)."""
+    request = CodeLanguageRequest(**request)
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
         raise DatasetError(f"dataset '{name}': no code dump files given")
-    wanted = checked_languages(name, [canonical_language(x) for x in languages],
-                                [canonical_language(x) for x in extra_languages or []])
-    windowing = Windowing.checked(name, chars_per_example, skip_chars, max_windows_per_file,
-                                  min_span_chars)
+    wanted = checked_languages(name, [canonical_language(x) for x in request.languages],
+                               [canonical_language(x) for x in request.extra_languages or []])
+    windowing = request.windowing(name)
     files = [
         f for p in paths
         for f in read_github_files(p, code_column=code_column, language_column=language_column,
@@ -156,11 +142,8 @@ def build_code_language_github(
         raise DatasetError(f"dataset '{name}': no files of language {missing} in "
                            f"{[p.name for p in paths]} (present: {present[:30]})")
     files = [f for f in files if f.language in wanted]
-    origin = ", ".join(p.name for p in paths)
-    return assemble_windows(
-        name, origin, files, wanted, examples_per_language=examples_per_language,
-        windowing=windowing, min_examples=min_examples_per_language, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, out_dir=out_dir,
+    return request.write(
+        name, ", ".join(p.name for p in paths), files, wanted, windowing, out_dir,
         meta={
             "description": "Code-language identification, one-vs-rest per language: windows "
             "of files from GitHub code dumps, read after their first skip_chars characters.",

@@ -55,11 +55,11 @@ import fnmatch
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sparseprobe.datasets.code.windows import (
     CodeFile,
-    Windowing,
-    assemble_windows,
+    CodeLanguageRequest,
     checked_languages,
     decode_source,
 )
@@ -220,35 +220,20 @@ def read_pygments_files(source: Path, name: str,
     return files, {"mapping": mapping, "undecodable_files": sorted(undecodable)}
 
 
-def build_code_language(
-    source: Path,
-    out_dir: Path,
-    *,
-    languages: list[str],
-    examples_per_language: int,
-    chars_per_example: int,
-    skip_chars: int,
-    aggregation: str,
-    test_fraction: float,
-    seed: int,
-    name: str = "code_language",
-    extra_languages: list[str] | None = None,
-    max_windows_per_file: int = 4,
-    min_examples_per_language: int = 10,
-    min_span_chars: int | None = None,
-) -> FeatureDataset:
+def build_code_language(source: Path, out_dir: Path, *, name: str = "code_language",
+                        **request: Any) -> FeatureDataset:
     """Code-language identification from the Pygments sdist's example files: one one-vs-rest
     feature per language (``languages`` then ``extra_languages``), windows of real source files
-    read after their first ``skip_chars`` characters. See the module docstring."""
+    read after their first ``skip_chars`` characters; ``request``: the fields of
+    :class:`~sparseprobe.datasets.code.windows.CodeLanguageRequest`. See the module
+    docstring."""
+    request = CodeLanguageRequest(**request)
     source = Path(source)
-    wanted = checked_languages(name, languages, extra_languages)
-    windowing = Windowing.checked(name, chars_per_example, skip_chars, max_windows_per_file,
-                                  min_span_chars)
+    wanted = checked_languages(name, request.languages, request.extra_languages)
+    windowing = request.windowing(name)
     files, read_meta = read_pygments_files(source, name, wanted)
-    return assemble_windows(
-        name, source.name, files, wanted, examples_per_language=examples_per_language,
-        windowing=windowing, min_examples=min_examples_per_language, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, out_dir=out_dir,
+    return request.write(
+        name, source.name, files, wanted, windowing, out_dir,
         meta={
             "description": "Code-language identification, one-vs-rest per language: windows "
             "of real source files from the Pygments sdist (tests/examplefiles), read after "

@@ -267,3 +267,39 @@ def checked_languages(name: str, languages: list[str], extra: list[str] | None) 
     if len(wanted) < 2:
         raise DatasetError(f"dataset '{name}': needs at least two languages, got {wanted}")
     return wanted
+
+
+@dataclass(frozen=True)
+class CodeLanguageRequest:
+    """What a code-language dataset is asked besides its source and name (one config entry):
+    the languages (``languages`` then ``extra_languages``), ``examples_per_language``, the
+    windows (:class:`Windowing`), the least examples a language may fall to, the read-out and
+    the split."""
+
+    languages: list[str]
+    examples_per_language: int
+    chars_per_example: int
+    skip_chars: int
+    aggregation: str
+    test_fraction: float
+    seed: int
+    extra_languages: list[str] | None = None
+    max_windows_per_file: int = 4
+    min_examples_per_language: int = 10
+    min_span_chars: int | None = None
+
+    def windowing(self, name: str) -> Windowing:
+        """The validated :class:`Windowing` (a DatasetError names a bad setting)."""
+        return Windowing.checked(name, self.chars_per_example, self.skip_chars,
+                                 self.max_windows_per_file, self.min_span_chars)
+
+    def write(self, name: str, origin: str, files: list[CodeFile], wanted: list[str],
+              windowing: Windowing, out_dir: Path, meta: dict) -> FeatureDataset:
+        """:func:`assemble_windows` of ``files`` (cut by ``windowing``, from
+        :meth:`windowing`) into the dataset, with these settings."""
+        return assemble_windows(
+            name, origin, files, wanted, examples_per_language=self.examples_per_language,
+            windowing=windowing, min_examples=self.min_examples_per_language,
+            aggregation=self.aggregation, test_fraction=self.test_fraction, seed=self.seed,
+            out_dir=out_dir, meta=meta,
+        )

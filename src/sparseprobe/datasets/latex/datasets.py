@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,13 +52,8 @@ from sparseprobe.datasets.latex.sources import (
     read_eprint,
     select_documents,
 )
-from sparseprobe.datasets.schema import (
-    FeatureDataset,
-    check_feature_request,
-    document_id,
-    feature_seed,
-    write_unit_dataset,
-)
+from sparseprobe.datasets.sampling import Sampling
+from sparseprobe.datasets.schema import FeatureDataset, document_id
 from sparseprobe.errors import DatasetError
 from sparseprobe.sources.packages import sha256_of
 
@@ -65,20 +61,16 @@ from sparseprobe.sources.packages import sha256_of
 # Building
 
 
-def _check_request(name: str, features: Sequence[str], examples_per_feature: int,
-                   positive_fraction: float, max_chars: int) -> None:
-    check_feature_request(name, features, FEATURES, "LaTeX", examples_per_feature,
-                          positive_fraction)
+def _check_request(name: str, features: Sequence[str], sampling: Sampling,
+                   max_chars: int) -> None:
+    sampling.check(name, features, FEATURES, "LaTeX")
     if max_chars < 20:
         raise DatasetError(f"dataset '{name}': max_chars must be >= 20, got {max_chars}")
 
 
 def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, source: str,
-           features: Sequence[str], examples_per_feature: int, positive_fraction: float,
-           max_chars: int, aggregation: str, test_fraction: float, seed: int,
+           features: Sequence[str], max_chars: int, sampling: Sampling,
            meta: dict) -> FeatureDataset:
-    n_pos = min(max(1, round(examples_per_feature * positive_fraction)), examples_per_feature - 1)
-    n_neg = examples_per_feature - n_pos
     unit_doc = np.concatenate([np.full(len(d.units), i, np.int64)
                                for i, d in enumerate(documents)])
     unit_index = np.concatenate([np.arange(len(d.units), dtype=np.int64) for d in documents])
@@ -91,23 +83,14 @@ def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, sourc
         pos_docs = sorted({documents[i].name for i in np.unique(unit_doc[pos_idx])})
         available[feature] = {"positive": int(pos_idx.size), "negative": int(neg_idx.size),
                               "positive_documents": len(pos_docs)}
-        for kind, pool, wanted in (("positive", pos_idx, n_pos), ("negative", neg_idx, n_neg)):
-            if pool.size < wanted:
-                raise DatasetError(
-                    f"dataset '{name}': feature '{feature}' has only {pool.size} {kind} units "
-                    f"in {source}, fewer than the {wanted} requested ({examples_per_feature} "
-                    f"examples x positive_fraction {positive_fraction})"
-                )
+        chosen = sampling.draw(name, feature, pos_idx, neg_idx, units="units", source=source)
         if len(pos_docs) < 2:
             raise DatasetError(
                 f"dataset '{name}': feature '{feature}' has its {pos_idx.size} positive units "
                 f"in {len(pos_docs)} document(s) {pos_docs} of {source}; a split grouped by "
                 "document needs positives in at least 2 documents"
             )
-        rng = np.random.default_rng(feature_seed(seed, feature))
-        chosen = [(int(i), True) for i in rng.choice(pos_idx, n_pos, replace=False)]
-        chosen += [(int(i), False) for i in rng.choice(neg_idx, n_neg, replace=False)]
-        for unit, label in sorted(chosen):
+        for unit, label in chosen:
             doc = documents[unit_doc[unit]]
             start, end = (int(x) for x in doc.units[unit_index[unit]])
             first = min(int(np.searchsorted(doc.unit_starts, end - max_chars)),
@@ -115,16 +98,10 @@ def _build(documents: list[LabelledDocument], out_dir: Path, *, name: str, sourc
             window = min(int(doc.unit_starts[first]), start)
             rows.append((feature, label, doc_ids[unit_doc[unit]], doc.text[window:end],
                          start - window, end - window))
-    return write_unit_dataset(
-        rows, out_dir, name=name, category="latex", aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, meta=meta,
-        sampling={
-            "examples_per_feature": examples_per_feature,
-            "positive_fraction": positive_fraction,
-            "max_chars": max_chars,
-            "available": available,
-            "documents": {d.name: doc_id for d, doc_id in zip(documents, doc_ids)},
-        },
+    return sampling.write(
+        rows, out_dir, name=name, category="latex", meta=meta, max_chars=max_chars,
+        available=available,
+        documents={d.name: doc_id for d, doc_id in zip(documents, doc_ids)},
     )
 
 
@@ -134,54 +111,35 @@ _DESCRIPTION = ("LaTeX context of the span's pre-token in raw LaTeX source (titl
                 "the source up to and including the span.")
 
 
-def build_latex(
-    source: Path,
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    max_chars: int = 1000,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "latex",
-    documents: list[str] | None = None,
-) -> FeatureDataset:
+def build_latex(source: Path, out_dir: Path, *, features: list[str], max_chars: int = 1000,
+                name: str = "latex", documents: list[str] | None = None,
+                **sampling: Any) -> FeatureDataset:
     """LaTeX features from the .tex files of a pinned archive (the biopython 1.81 sdist by
     default config), each file one document. ``documents`` restricts the files (paths below
     the archive's top folder, e.g. ``Doc/Tutorial/chapter_cluster.tex``, or a trailing part of
-    one). Features the files cannot support raise a DatasetError naming the count."""
-    _check_request(name, features, examples_per_feature, positive_fraction, max_chars)
+    one); ``sampling``: the fields of :class:`~sparseprobe.datasets.sampling.Sampling`.
+    Features the files cannot support raise a DatasetError naming the count."""
+    sampling = Sampling(**sampling)
+    _check_request(name, features, sampling, max_chars)
     source = Path(source)
     files = select_documents(name, source, read_archive_tex(source), documents)
     labelled = [label_document(member, text) for member, text in files.items()]
     return _build(
         labelled, out_dir, name=name, source=source.name, features=features,
-        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
-        max_chars=max_chars, aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+        max_chars=max_chars, sampling=sampling,
         meta={"description": _DESCRIPTION, "source": f"LaTeX files of {source.name}",
               "source_sha256": sha256_of(source)},
     )
 
 
-def build_latex_arxiv(
-    paths: list[Path],
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    max_chars: int = 1000,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "latex",
-) -> FeatureDataset:
+def build_latex_arxiv(paths: list[Path], out_dir: Path, *, features: list[str],
+                      max_chars: int = 1000, name: str = "latex",
+                      **sampling: Any) -> FeatureDataset:
     """LaTeX features from arXiv e-prints (the paper's source): each path one e-print as
     arXiv serves it, flattened from its main file (see :func:`flatten_eprint`); one e-print is
     one document."""
-    _check_request(name, features, examples_per_feature, positive_fraction, max_chars)
+    sampling = Sampling(**sampling)
+    _check_request(name, features, sampling, max_chars)
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
         raise DatasetError(f"dataset '{name}': no arXiv e-prints given")
@@ -192,9 +150,7 @@ def build_latex_arxiv(
         labelled.append(label_document(path.name, text))
     return _build(
         labelled, out_dir, name=name, source=f"{len(paths)} arXiv e-print(s)",
-        features=features, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, max_chars=max_chars, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed,
+        features=features, max_chars=max_chars, sampling=sampling,
         meta={"description": _DESCRIPTION, "source": "arXiv e-prints "
               + ", ".join(p.name for p in paths),
               "source_sha256": {p.name: sha256_of(p) for p in paths}},

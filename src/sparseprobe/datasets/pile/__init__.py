@@ -22,10 +22,15 @@ from sparseprobe.datasets.pile.compound_words import (
     BigramScanner,
     bigram_occurrences,
     build_compound_words_pile,
-    parse_bigram,
 )
 from sparseprobe.datasets.pile.sampling import BottomK, context_window, sample_key
-from sparseprobe.datasets.pile.shards import PILE_FORMAT, PileDocument, iter_pile, shard_paths
+from sparseprobe.datasets.pile.shards import (
+    PILE_FORMAT,
+    PileDocument,
+    PileReading,
+    iter_pile,
+    shard_paths,
+)
 from sparseprobe.datasets.pile.text_features import build_text_features_pile
 from sparseprobe.datasets.pile.wikidata import (
     FactFeature,
@@ -38,7 +43,8 @@ from sparseprobe.datasets.pile.wikidata import (
 
 __all__ = [
     "AFTER_FIRST", "BIGRAM", "PILE_FORMAT", "SECOND_ALONE", "Bigram", "BigramScanner", "BottomK",
-    "FactFeature", "Person", "PileDocument", "bigram_occurrences", "build_compound_words_pile",
-    "build_text_features_pile", "build_wikidata_pile", "context_window", "find_names",
-    "iter_pile", "parse_bigram", "read_people", "sample_key", "shard_paths", "surname_span",
+    "FactFeature", "Person", "PileDocument", "PileReading", "bigram_occurrences",
+    "build_compound_words_pile", "build_text_features_pile", "build_wikidata_pile",
+    "context_window", "find_names", "iter_pile", "read_people", "sample_key", "shard_paths",
+    "surname_span",
 ]

@@ -22,12 +22,7 @@ from sparseprobe.datasets.pile.sampling import (
     smallest_per_document,
     write_pile_dataset,
 )
-from sparseprobe.datasets.pile.shards import (
-    iter_pile,
-    no_documents_reason,
-    shard_paths,
-    shards_meta,
-)
+from sparseprobe.datasets.pile.shards import PileReading
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.errors import DatasetError
 
@@ -48,14 +43,15 @@ class Bigram:
     first: str
     second: str
 
-
-def parse_bigram(feature: str, name: str) -> Bigram:
-    """``"social-security"`` -> Bigram; anything not ``word-word`` is an error naming it."""
-    match = _BIGRAM_FORM.match(feature)
-    if match is None:
-        raise DatasetError(f"dataset '{name}': unknown compound-word feature '{feature}': "
-                           "expected two words joined by '-', e.g. 'social-security'")
-    return Bigram(feature, match.group(1), match.group(2))
+    @classmethod
+    def parse(cls, feature: str, name: str) -> Bigram:
+        """``"social-security"`` -> Bigram; anything not ``word-word`` is an error naming it
+        and the dataset ``name``."""
+        match = _BIGRAM_FORM.match(feature)
+        if match is None:
+            raise DatasetError(f"dataset '{name}': unknown compound-word feature '{feature}': "
+                               "expected two words joined by '-', e.g. 'social-security'")
+        return cls(feature, match.group(1), match.group(2))
 
 
 @cache
@@ -190,6 +186,11 @@ def _compound_counts(feature: str, available: dict[str, int], examples_per_featu
     return {BIGRAM: n_pos, SECOND_ALONE: n_second, AFTER_FIRST: n_after}
 
 
+_DESCRIPTION = ("Compound words (the paper's construction on Pile text): is the word read (the "
+                "span) the second word of the bigram directly after its first word? Negatives: "
+                "the second word alone, the word after the first word.")
+
+
 def build_compound_words_pile(
     paths: Path | Sequence[Path],
     out_dir: Path,
@@ -231,14 +232,12 @@ def build_compound_words_pile(
                            f"repeats, got {features}")
     if min_positives is not None and min_positives < 2:
         raise DatasetError(f"dataset '{name}': min_positives must be >= 2, got {min_positives}")
-    bigrams = [parse_bigram(f, name) for f in features]
+    bigrams = [Bigram.parse(f, name) for f in features]
     scanner = BigramScanner(bigrams)
-    shards = shard_paths(paths)
-    stats: dict = {}
+    reading = PileReading.of(paths, max_documents, pile_sets)
     samples = {b.feature: {kind: BottomK(examples_per_feature)
                            for kind in (BIGRAM, SECOND_ALONE, AFTER_FIRST)} for b in bigrams}
-    for index, document in enumerate(iter_pile(shards, max_documents=max_documents,
-                                               pile_sets=pile_sets, stats=stats)):
+    for index, document in enumerate(reading.documents()):
         text = document.text
         for feature, found in scanner.scan(text).items():
             for kind, sample in samples[feature].items():
@@ -247,26 +246,22 @@ def build_compound_words_pile(
                 for key, start, end in smallest_per_document(keyed, max_per_document):
                     sample.offer(key, partial(_word_window, index, document.document_id, text,
                                               start, end, max_chars))
-    if stats.get("documents", 0) == 0:
-        raise DatasetError(f"dataset '{name}': {no_documents_reason(shards, pile_sets, stats)}")
+    reading.check_read(name)
     rows, available = [], {}
     for bigram in bigrams:
         available[bigram.feature] = {k: v.seen for k, v in samples[bigram.feature].items()}
         counts = _compound_counts(bigram.feature, available[bigram.feature],
                                   examples_per_feature, positive_fraction, second_word_fraction,
-                                  min_positives, name, stats["documents"])
+                                  min_positives, name, reading.stats["documents"])
         chosen = sorted((item, kind == BIGRAM) for kind, sample in samples[bigram.feature].items()
                         for item in sample.items()[:counts[kind]])
         for (_, _, doc_id, text, s, e), label in chosen:
             rows.append((bigram.feature, label, doc_id, text, s, e))
     return write_pile_dataset(
-        rows, out_dir, name=name, category="compound_words", aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, unit="document",
-        meta={"description": "Compound words (the paper's construction on Pile text): is the "
-              "word read (the span) the second word of the bigram directly after its first "
-              "word? Negatives: the second word alone, the word after the first word.",
-              "source": "Pile shards", **shards_meta(shards, pile_sets, stats),
-              "max_chars": max_chars, "examples_per_feature": examples_per_feature,
+        rows, out_dir, reading, name=name, category="compound_words", unit="document",
+        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+        description=_DESCRIPTION, source="Pile shards",
+        meta={"max_chars": max_chars, "examples_per_feature": examples_per_feature,
               "positive_fraction": positive_fraction,
               "second_word_fraction": second_word_fraction,
               "max_per_document": max_per_document, "min_positives": min_positives,

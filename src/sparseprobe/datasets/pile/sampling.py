@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sparseprobe.datasets.pile.shards import PileReading
 from sparseprobe.datasets.schema import FeatureDataset, write_unit_dataset
 from sparseprobe.errors import DatasetError
 
@@ -85,13 +86,15 @@ def check_groups(frame: pl.DataFrame, name: str, unit: str) -> None:
             "(read more documents: max_documents)")
 
 
-def write_pile_dataset(rows: list[tuple], out_dir: Path, *, name: str, category: str,
-                       aggregation: str, test_fraction: float, seed: int, meta: dict,
-                       unit: str) -> FeatureDataset:
+def write_pile_dataset(rows: list[tuple], out_dir: Path, reading: PileReading, *, name: str,
+                       category: str, unit: str, aggregation: str, test_fraction: float,
+                       seed: int, description: str, source: str, meta: dict) -> FeatureDataset:
     """rows: (feature, label, document_id, text, span_start, span_end) -> a written dataset,
-    split grouped by document_id (a Pile document, or a person: ``unit``)."""
+    split grouped by document_id (a Pile document, or a person: ``unit``). meta.json holds
+    ``description``, ``source``, what ``reading`` read, then ``meta``."""
     check_groups(pl.DataFrame(rows, orient="row", schema=[
         "feature", "label", "document_id", "text", "span_start", "span_end"]), name, unit)
     return write_unit_dataset(rows, out_dir, name=name, category=category,
                               aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-                              meta=meta)
+                              meta={"description": description, "source": source,
+                                    **reading.meta(), **meta})

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zstandard
@@ -170,3 +170,35 @@ def shards_meta(paths: Sequence[Path], pile_sets: Sequence[str] | None, stats: d
             "pile_sets": sorted(pile_sets) if pile_sets is not None else None,
             "read": {k: stats[k] for k in ("shards_read", "documents", "duplicates",
                                            "empty_texts")}}
+
+
+@dataclass
+class PileReading:
+    """One pass of a builder over Pile shards: the shards, how many documents to take, the
+    ``pile_sets`` filter, and what the pass read (``stats``, filled by :meth:`documents`)."""
+
+    shards: list[Path]
+    max_documents: int | None
+    pile_sets: Sequence[str] | None
+    stats: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, paths: Path | Sequence[Path], max_documents: int | None,
+           pile_sets: Sequence[str] | None) -> PileReading:
+        """Checked shard paths (see :func:`shard_paths`), nothing read yet."""
+        return cls(shard_paths(paths), max_documents, pile_sets)
+
+    def documents(self) -> Iterator[PileDocument]:
+        """:func:`iter_pile` over the shards, recording into ``stats``."""
+        return iter_pile(self.shards, max_documents=self.max_documents,
+                         pile_sets=self.pile_sets, stats=self.stats)
+
+    def check_read(self, name: str) -> None:
+        """Raise DatasetError naming the dataset and the shards when no document was read."""
+        if self.stats.get("documents", 0) == 0:
+            raise DatasetError(f"dataset '{name}': "
+                               f"{no_documents_reason(self.shards, self.pile_sets, self.stats)}")
+
+    def meta(self) -> dict:
+        """What meta.json records of the pass (see :func:`shards_meta`)."""
+        return shards_meta(self.shards, self.pile_sets, self.stats)

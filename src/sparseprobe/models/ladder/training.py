@@ -19,6 +19,16 @@ from sparseprobe.models.ladder.tokenizer import load_raw_tokenizer
 _ROPE_THETA = 10_000.0
 
 
+_PYTHIA_FIXED = {
+    "hidden_act": "gelu", "attention_dropout": 0.0, "hidden_dropout": 0.0,
+    "initializer_range": 0.02, "layer_norm_eps": 1e-5, "use_cache": True,
+    "bos_token_id": EOS_ID, "eos_token_id": EOS_ID, "tie_word_embeddings": False,
+    "use_parallel_residual": True, "attention_bias": True,
+}
+"""The GPT-NeoX settings every rung shares (Pythia's recipe); a rung sets only its sizes (and
+gets a fresh ``rope_parameters`` dict, which the config may complete in place)."""
+
+
 def build_config(spec: LadderModelSpec, vocab_size: int, context_length: int):
     """The ``transformers.GPTNeoXConfig`` of one rung (Pythia architecture).
 
@@ -41,24 +51,12 @@ def build_config(spec: LadderModelSpec, vocab_size: int, context_length: int):
         num_hidden_layers=spec.n_layers,
         num_attention_heads=spec.n_heads,
         intermediate_size=spec.mlp_width,
-        hidden_act="gelu",
-        attention_dropout=0.0,
-        hidden_dropout=0.0,
         max_position_embeddings=context_length,
-        initializer_range=0.02,
-        layer_norm_eps=1e-5,
-        use_cache=True,
-        bos_token_id=EOS_ID,
-        eos_token_id=EOS_ID,
-        tie_word_embeddings=False,
-        use_parallel_residual=True,
-        attention_bias=True,
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": _ROPE_THETA,
-            "partial_rotary_factor": _ROTARY_PCT,
-        },
+        rope_parameters={"rope_type": "default", "rope_theta": _ROPE_THETA,
+                         "partial_rotary_factor": _ROTARY_PCT},
+        **_PYTHIA_FIXED,
     )
+
 
 
 def _load_stream(token_stream: Path) -> np.ndarray:

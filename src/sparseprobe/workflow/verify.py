@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,25 +65,31 @@ def verify_store(store_dir: Path, results: Path) -> list[Problem]:
             problems.append(Problem(store_dir, str(exc)))
     dataset_dir = results / "datasets" / info.dataset
     if dataset_dir.is_dir():
-        try:
-            current = dataset_fingerprint(load_feature_dataset(dataset_dir))
-            if current != info.dataset_fingerprint:
-                problems.append(Problem(store_dir, f"dataset '{info.dataset}' now hashes to "
-                                        f"{current}, the store was made from "
-                                        f"{info.dataset_fingerprint}"))
-        except SparseProbeError as exc:
-            problems.append(Problem(dataset_dir, str(exc)))
+        problems += _made_from(
+            store_dir, dataset_dir, info.dataset_fingerprint,
+            lambda: dataset_fingerprint(load_feature_dataset(dataset_dir)),
+            lambda now: f"dataset '{info.dataset}' now hashes to {now}")
     recorded = results / "models" / info.model / "fingerprint.json"
     if recorded.is_file():
-        try:
-            digest = read_fingerprint(recorded).digest
-            if digest != info.model_fingerprint:
-                problems.append(Problem(store_dir, f"model '{info.model}' has fingerprint "
-                                        f"{digest} ({recorded}), the store was made from "
-                                        f"{info.model_fingerprint}"))
-        except SparseProbeError as exc:
-            problems.append(Problem(recorded, str(exc)))
+        problems += _made_from(
+            store_dir, recorded, info.model_fingerprint,
+            lambda: read_fingerprint(recorded).digest,
+            lambda now: f"model '{info.model}' has fingerprint {now} ({recorded})")
     return problems
+
+
+def _made_from(store_dir: Path, source: Path, stored: str, current: Callable[[], str],
+               describe: Callable[[str], str]) -> list[Problem]:
+    """The store's problem when ``source`` hashes to something else now (``current()``) than
+    the digest the store recorded (``stored``); ``source``'s own problem when it cannot be read.
+    ``describe(now)`` says what ``source`` is now."""
+    try:
+        now = current()
+    except SparseProbeError as exc:
+        return [Problem(source, str(exc))]
+    if now == stored:
+        return []
+    return [Problem(store_dir, f"{describe(now)}, the store was made from {stored}")]
 
 
 def verify_fingerprint(path: Path) -> list[Problem]:
