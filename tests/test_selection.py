@@ -148,3 +148,46 @@ def test_mutual_info_on_a_wide_layer_scores_the_mean_difference_prefilter_only()
     assert sorted(order) == list(range(d)) and order[0] == 7
     assert set(order[:MUTUAL_INFO_CANDIDATES]) == set(by_mean_diff[:MUTUAL_INFO_CANDIDATES])
     assert list(order[MUTUAL_INFO_CANDIDATES:]) == list(by_mean_diff[MUTUAL_INFO_CANDIDATES:])
+
+
+@pytest.mark.parametrize("n, relu", [(300, False), (2000, True)])  # ReLU: ties at zero
+def test_mutual_information_by_sorting_equals_sklearns_estimate(n, relu):
+    """The sorted 1-D computation gives mutual_info_classif's values (same noise, same
+    neighbours, same counts), constant columns included."""
+    from sklearn.feature_selection import mutual_info_classif
+
+    from sparseprobe.probing.selection import mutual_information
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 12)).astype(np.float32)
+    y = rng.random(n) < 0.2
+    x[y, :3] += 0.7
+    x = np.maximum(x, 0) if relu else x
+    x[:, 5] = 0.0
+    np.testing.assert_allclose(mutual_information(x, y, seed=7),
+                               mutual_info_classif(x, y, random_state=7), rtol=0, atol=1e-12)
+
+
+def test_mean_difference_equals_the_class_means():
+    from sparseprobe.probing.selection import mean_difference
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(500, 40)).astype(np.float32)
+    y = rng.random(500) < 0.3
+    np.testing.assert_allclose(mean_difference(x, y), np.abs(x[y].mean(0) - x[~y].mean(0)),
+                               atol=1e-5)
+
+
+def test_bootstrap_interval_equals_resampling_the_test_split():
+    """The shared resample counts give exactly the interval of resampling (y, pred) directly."""
+    from sparseprobe.probing.sweep import bootstrap_f1
+
+    rng = np.random.default_rng(3)
+    for n, seed in ((40, 1), (700, 2)):
+        y, pred = rng.random(n) < 0.2, rng.random(n) < 0.3
+        idx = np.random.default_rng(seed).integers(0, n, size=(300, n))
+        ys, ps = y[idx], pred[idx]
+        tp = (ys & ps).sum(1)
+        denominator = 2 * tp + (~ys & ps).sum(1) + (ys & ~ps).sum(1)
+        f1 = np.divide(2 * tp, denominator, out=np.zeros(300), where=denominator > 0)
+        assert bootstrap_f1(y, pred, 300, seed) == tuple(np.percentile(f1, [2.5, 97.5]))

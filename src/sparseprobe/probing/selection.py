@@ -73,7 +73,93 @@ def _order(scores: np.ndarray, tie_break: np.ndarray | None = None) -> np.ndarra
 
 
 def mean_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.abs(x[y].mean(axis=0) - x[~y].mean(axis=0))
+    """|mean over positives - mean over negatives| per neuron (column of ``x``), float64.
+
+    Two matrix-vector products over ``x`` (BLAS, in its dtype), no copy of the positive or
+    negative rows: ``x[y]`` and ``x[~y]`` together copied the whole layer on every call
+    (0.46 GB at 16,384 neurons x 7,000 train rows)."""
+    y = np.asarray(y, dtype=bool)
+    n_pos = int(y.sum())
+    positives = y.astype(x.dtype) @ x
+    total = np.ones(len(y), dtype=x.dtype) @ x
+    positives, total = positives.astype(np.float64), total.astype(np.float64)
+    return np.abs(positives / n_pos - (total - positives) / (len(y) - n_pos))
+
+
+MUTUAL_INFO_NEIGHBORS = 3
+"""k of the k-NN mutual-information estimate (``mutual_info_classif``'s default)."""
+
+
+def mutual_information(x: np.ndarray, y: np.ndarray, seed: int,
+                       n_neighbors: int = MUTUAL_INFO_NEIGHBORS) -> np.ndarray:
+    """Mutual information (nats) of each column of ``x`` with the binary labels ``y``:
+    sklearn's ``mutual_info_classif(x, y, random_state=seed)`` estimate, computed by sorting.
+
+    The same estimator step by step (Ross 2014, as sklearn implements it): columns scaled to
+    unit std, the same tie-breaking noise (``RandomState(seed)``, 1e-10 x max(1, mean |x|)),
+    per example the distance to its ``n_neighbors``-th nearest neighbour of the same class,
+    the count of all examples within (just under) that radius, and the digamma formula,
+    clipped at 0. In one dimension the neighbours are adjacent in sorted order, so each
+    column costs a sort and two binary searches instead of a k-d tree per class: about 10x
+    less at 7,000 examples. It may differ from sklearn's only when a distance equals a
+    radius to the last bit (boundary rounding; tests/test_selection.py compares them).
+    """
+    from scipy.special import digamma
+
+    y = np.asarray(y, dtype=bool)
+    n, m = x.shape
+    values = np.asarray(x, dtype=np.float64).copy()
+    std = values.std(axis=0)
+    values /= np.where(std < 10 * np.finfo(np.float64).eps, 1.0, std)
+    noise = np.random.RandomState(seed).standard_normal(size=(n, m))
+    values += 1e-10 * np.maximum(1.0, np.abs(values).mean(axis=0)) * noise
+    counts = np.where(y, y.sum(), n - y.sum()).astype(np.float64)
+    ks = {label: min(n_neighbors, int((y == label).sum()) - 1) for label in (False, True)}
+    if min(ks.values()) < 1:
+        raise ProbeError("mutual_info: each class needs at least two training examples")
+    k_all = np.where(y, ks[True], ks[False]).astype(np.float64)
+    constant = digamma(n) + digamma(k_all).mean() - digamma(counts).mean()
+    scores = np.empty(m)
+    for j in range(m):
+        column = values[:, j]
+        radius = np.empty(n)
+        for label, k in ks.items():
+            members = y == label
+            within = np.sort(column[members])
+            gaps = np.full((2 * k, len(within)), np.inf)
+            for step in range(1, k + 1):
+                spread = within[step:] - within[:-step]
+                gaps[step - 1, step:] = spread  # to the step-th neighbour below
+                gaps[k + step - 1, :-step] = spread  # ... and above
+            kth = np.partition(gaps, k - 1, axis=0)[k - 1]
+            order = np.argsort(column[members], kind="stable")
+            member_radius = np.empty(len(within))
+            member_radius[order] = np.nextafter(kth, 0)
+            radius[members] = member_radius
+        inside = _within_radius(np.sort(column), column, radius)
+        scores[j] = max(0.0, constant - digamma(inside).mean())
+    return scores
+
+
+def _within_radius(ordered: np.ndarray, centres: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """For each centre, how many of ``ordered`` (sorted) lie at |distance| <= its radius,
+    compared exactly as a k-d tree does (``centre + radius`` may round onto a neighbour)."""
+    n = len(ordered)
+    hi = np.searchsorted(ordered, centres + radius, side="right")
+    lo = np.searchsorted(ordered, centres - radius, side="left")
+    for _ in range(n):
+        down = (hi > 0) & (ordered[np.maximum(hi - 1, 0)] - centres > radius)
+        up = (hi < n) & (ordered[np.minimum(hi, n - 1)] - centres <= radius)
+        if not (down.any() or up.any()):
+            break
+        hi = hi - down + up
+    for _ in range(n):
+        up = (lo < n) & (centres - ordered[np.minimum(lo, n - 1)] > radius)
+        down = (lo > 0) & (centres - ordered[np.maximum(lo - 1, 0)] <= radius)
+        if not (down.any() or up.any()):
+            break
+        lo = lo + up - down
+    return hi - lo
 
 
 def rank(method: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
@@ -90,12 +176,10 @@ def rank(method: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
             warnings.simplefilter("ignore", RuntimeWarning)  # constant neurons: F = nan
             return _order(f_classif(x, y)[0], by_mean_diff)
     if method == "mutual_info":
-        from sklearn.feature_selection import mutual_info_classif
-
         if x.shape[1] <= MUTUAL_INFO_CANDIDATES:
-            return _order(mutual_info_classif(x, y, random_state=seed), by_mean_diff)
+            return _order(mutual_information(x, y, seed), by_mean_diff)
         candidates = by_mean_diff[:MUTUAL_INFO_CANDIDATES]  # ties below: mean-difference order
-        scores = mutual_info_classif(x[:, candidates], y, random_state=seed)
+        scores = mutual_information(np.take(x, candidates, axis=1), y, seed)
         return np.concatenate([candidates[_order(scores)], by_mean_diff[MUTUAL_INFO_CANDIDATES:]])
     if method == "l1_logreg":
         from sklearn.linear_model import LogisticRegression
