@@ -223,3 +223,64 @@ def test_saelens_errors_name_the_file_and_key(trained, tmp_path):
     (out / "cfg.json").unlink()
     with pytest.raises(SAEError, match="cfg.json: missing"):
         load_sae(out)
+
+
+# --- latents of a cached layer -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mlp_store(tiny, tiny_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("store") / "acts"
+    extract_activations(tiny, tiny_dataset, out, ExtractionSettings(
+        context_tokens=16, batch_size=5, chunk_rows=8, store_dtype="float32"))
+    return out
+
+
+def test_latents_of_a_store_equal_encoding_the_layer(mlp_store, tiny_dataset, tmp_path):
+    rows = read_layer(mlp_store, 1, tiny_dataset)
+    sae = train_sae(rows, SAETrainingSettings(d_sae=16, k=3, tokens=2000, batch_size=8),
+                    hook_name="blocks.1.mlp.hook_post").sae
+    loaded = load_sae(save_sae(sae, tmp_path / "sae"))
+    latents = layer_latents(mlp_store, 1, tiny_dataset, loaded, batch_rows=5)
+    assert latents.dtype == np.float32 and latents.shape == (24, 16)
+    np.testing.assert_array_equal(latents, encode(sae, rows))
+    assert ((latents != 0).sum(1) <= 3).all()
+
+
+def test_an_sae_of_another_layer_or_width_is_refused(mlp_store, tiny_dataset, tmp_path):
+    rows = read_layer(mlp_store, 1, tiny_dataset)
+    settings = SAETrainingSettings(d_sae=8, k=2, tokens=200, batch_size=8)
+    other_hook = save_sae(train_sae(rows, settings, hook_name="blocks.0.mlp.hook_post").sae,
+                          tmp_path / "layer0")
+    with pytest.raises(SAEError, match=r"layer0/cfg.json: key 'hook_name' is "
+                                       r"'blocks.0.mlp.hook_post', but .*layer_1.zarr holds "
+                                       r"'blocks.1.mlp.hook_post'"):
+        layer_latents(mlp_store, 1, tiny_dataset, load_sae(other_hook))
+    narrow = save_sae(train_sae(rows[:, :32], settings, hook_name="blocks.1.mlp.hook_post").sae,
+                      tmp_path / "narrow")
+    with pytest.raises(SAEError, match=r"narrow/cfg.json: key 'd_in' is 32, but "
+                                       r".*layer_1.zarr has 64 columns"):
+        layer_latents(mlp_store, 1, tiny_dataset, load_sae(narrow))
+
+
+def test_a_planted_latent_is_found_by_single_unit_probing(planted, trained):
+    """A label that is "atom j is present" is read by one SAE latent (the one whose decoder row
+    is atom j) at F1 near 1 by the single-neuron probe; no single input coordinate reads it
+    as well, since the atoms are random directions."""
+    from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+
+    rows, codes, dictionary = planted
+    atom = 5
+    y = codes[:, atom] > 0
+    planted_latent = int(np.argmax(trained.sae.W_dec.detach().numpy() @ dictionary[atom]))
+    train = np.arange(len(y)) % 4 != 0
+    settings = ProbeSettings(methods=("single_neuron",), dense=False, device="numpy")
+
+    def best_single(x: np.ndarray) -> dict:
+        data = FeatureData("atom_5", x[train], y[train], x[~train], y[~train])
+        probes = sweep_layer([data], settings)[0]
+        return max(probes, key=lambda row: row["f1"])
+
+    found = best_single(encode(trained.sae, rows))
+    raw = best_single(rows)
+    assert found["neurons"] == [planted_latent] and found["f1"] > 0.9
+    assert raw["f1"] < found["f1"] - 0.1
