@@ -108,6 +108,14 @@ def top_k(pre: torch.Tensor, k: int) -> torch.Tensor:
     return torch.zeros_like(pre).scatter(-1, indices, torch.relu(values))
 
 
+def sparse_decode(sae: TopKSAE, values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """:meth:`TopKSAE.decode` of latents given as each row's k (value, index) pairs: a
+    weighted sum of k decoder rows (k x d_in per row instead of d_sae x d_in; training's
+    backward pass touches only those rows)."""
+    return nn.functional.embedding_bag(indices, sae.W_dec, per_sample_weights=values,
+                                       mode="sum") + sae.b_dec
+
+
 @dataclass(frozen=True)
 class SAETrainingSettings:
     """How :func:`train_sae` trains. ``tokens``: rows seen in training in all (the budget;
@@ -209,9 +217,10 @@ def _aux_k_loss(sae: TopKSAE, x: torch.Tensor, x_hat: torch.Tensor, pre: torch.T
     if n_dead == 0 or settings.aux_k == 0 or settings.aux_coefficient == 0:
         return x.new_zeros(())
     masked = torch.where(dead, pre, torch.full_like(pre, -torch.inf))
-    aux = top_k(masked, min(settings.aux_k, n_dead))
+    values, indices = masked.topk(min(settings.aux_k, n_dead), dim=-1)
     residual = (x - x_hat).detach()
-    return ((aux @ sae.W_dec - residual) ** 2).sum(-1).mean()
+    aux = sparse_decode(sae, torch.relu(values), indices) - sae.b_dec
+    return ((aux - residual) ** 2).sum(-1).mean()
 
 
 def train_sae(activations: np.ndarray, settings: SAETrainingSettings, hook_name: str = "",
@@ -244,11 +253,13 @@ def train_sae(activations: np.ndarray, settings: SAETrainingSettings, hook_name:
         xb = x_train[order[cursor : cursor + batch].to(device)]
         cursor += batch
         pre = sae.pre_activations(xb)
-        z = top_k(pre, cfg.k)
-        x_hat = sae.decode(z)
+        values, indices = pre.topk(cfg.k, dim=-1)
+        values = torch.relu(values)
+        x_hat = sparse_decode(sae, values, indices)
         loss = ((x_hat - xb) ** 2).sum(-1).mean()
         mse = float(loss.detach())
-        fired = (z > 0).any(0)
+        fired = torch.zeros(cfg.d_sae, dtype=torch.bool, device=device)
+        fired[indices[values > 0]] = True
         since_fired = torch.where(fired, 0, since_fired + batch)
         loss = loss + settings.aux_coefficient * _aux_k_loss(
             sae, xb, x_hat, pre, since_fired >= settings.dead_after, settings)
