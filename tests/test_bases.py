@@ -284,3 +284,16 @@ def test_a_planted_latent_is_found_by_single_unit_probing(planted, trained):
     raw = best_single(rows)
     assert found["neurons"] == [planted_latent] and found["f1"] > 0.9
     assert raw["f1"] < found["f1"] - 0.1
+
+
+def test_the_usage_examples_run():
+    """docs/bases.md's code blocks run, in order, in one namespace."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "bases.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/bases.md", "exec"), namespace)
+    assert namespace["x_hat"].shape == (1000, 32)
