@@ -297,3 +297,19 @@ def test_the_usage_examples_run():
     for block in blocks:
         exec(compile(block, "docs/bases.md", "exec"), namespace)
     assert namespace["x_hat"].shape == (1000, 32)
+
+
+def test_bases_imports_only_earlier_stages():
+    """bases sits between activations and probing: no import of a later stage."""
+    import ast
+    from pathlib import Path
+
+    later = ("probing", "summaries", "report", "workflow", "cli")
+    package = Path(__file__).resolve().parent.parent / "src" / "sparseprobe" / "bases"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not any(name.startswith(f"sparseprobe.{stage}") for stage in later), (
+                    f"{path.name} imports {name}")
