@@ -160,6 +160,8 @@ def test_training_errors_name_the_problem():
         SAEConfig(d_in=3, d_sae=4, k=5)
     with pytest.raises(SAEError, match="non-finite"):
         train_sae(np.array([[np.nan, 1.0], [0.0, 1.0]]), SAETrainingSettings(d_sae=2, k=1))
+    with pytest.raises(SAEError, match="batch_size=0: must be >= 1"):
+        SAETrainingSettings(d_sae=2, k=1, batch_size=0)
     with pytest.raises(SAEError, match=r"\[rows, d_in\]"):
         train_sae(np.zeros(4), SAETrainingSettings(d_sae=2, k=1))
 

@@ -136,6 +136,15 @@ class SAETrainingSettings:
     aux_coefficient: float = 1 / 32
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        for name in ("tokens", "batch_size", "dead_after"):
+            if getattr(self, name) < 1:
+                raise SAEError(f"SAE training setting {name}={getattr(self, name)}: must be >= 1")
+        if self.learning_rate <= 0 or self.aux_k < 0 or self.aux_coefficient < 0:
+            raise SAEError(f"SAE training settings learning_rate={self.learning_rate}, "
+                           f"aux_k={self.aux_k}, aux_coefficient={self.aux_coefficient}: the "
+                           f"rate must be > 0, the others >= 0")
+
 
 @dataclass(frozen=True)
 class SAETrainingRecord:
