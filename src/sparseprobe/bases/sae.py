@@ -232,6 +232,29 @@ def _aux_k_loss(sae: TopKSAE, x: torch.Tensor, x_hat: torch.Tensor, pre: torch.T
     return ((aux - residual) ** 2).sum(-1).mean()
 
 
+def _train_step(sae: TopKSAE, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
+                since_fired: torch.Tensor, settings: SAETrainingSettings
+                ) -> tuple[float, torch.Tensor]:
+    """One Adam step on batch ``xb`` (reconstruction + AuxK), then the decoder renormalised.
+    Returns the batch's reconstruction MSE (summed over d_in, mean over rows) and the updated
+    count of training rows since each latent last fired."""
+    pre = sae.pre_activations(xb)
+    values, indices = pre.topk(sae.cfg.k, dim=-1)
+    values = torch.relu(values)
+    x_hat = sparse_decode(sae, values, indices)
+    loss = ((x_hat - xb) ** 2).sum(-1).mean()
+    fired = torch.zeros_like(since_fired, dtype=torch.bool)
+    fired[indices[values > 0]] = True
+    since_fired = torch.where(fired, 0, since_fired + xb.shape[0])
+    total = loss + settings.aux_coefficient * _aux_k_loss(
+        sae, xb, x_hat, pre, since_fired >= settings.dead_after, settings)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    sae.normalize_decoder()
+    return float(loss.detach()), since_fired
+
+
 def train_sae(activations: np.ndarray, settings: SAETrainingSettings, hook_name: str = "",
               model_name: str = "") -> TrainedSAE:
     """Train a TopK SAE on ``activations`` [n_rows, d_in] (rows: tokens or examples).
@@ -261,21 +284,7 @@ def train_sae(activations: np.ndarray, settings: SAETrainingSettings, hook_name:
             order, cursor = torch.randperm(len(train_rows), generator=generator), 0
         xb = x_train[order[cursor : cursor + batch].to(device)]
         cursor += batch
-        pre = sae.pre_activations(xb)
-        values, indices = pre.topk(cfg.k, dim=-1)
-        values = torch.relu(values)
-        x_hat = sparse_decode(sae, values, indices)
-        loss = ((x_hat - xb) ** 2).sum(-1).mean()
-        mse = float(loss.detach())
-        fired = torch.zeros(cfg.d_sae, dtype=torch.bool, device=device)
-        fired[indices[values > 0]] = True
-        since_fired = torch.where(fired, 0, since_fired + batch)
-        loss = loss + settings.aux_coefficient * _aux_k_loss(
-            sae, xb, x_hat, pre, since_fired >= settings.dead_after, settings)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        sae.normalize_decoder()
+        mse, since_fired = _train_step(sae, optimizer, xb, since_fired, settings)
     sae.to("cpu").eval()
     quality = reconstruction(sae, x[held_rows])
     record = SAETrainingRecord(
