@@ -127,7 +127,7 @@ class SAETrainingSettings:
     d_sae: int
     k: int
     seed: int = 0
-    tokens: int = 200_000
+    tokens: int = 50_000
     batch_size: int = 256
     learning_rate: float = 3e-3
     held_out_fraction: float = 0.1
