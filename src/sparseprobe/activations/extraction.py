@@ -54,6 +54,15 @@ from sparseprobe.activations.store import (  # noqa: F401 (read_* re-exported)
 log = logging.getLogger(__name__)
 
 DEFAULT_HOOK = "mlp.hook_post"
+RESIDUAL_HOOKS = ("hook_resid_pre", "hook_resid_mid", "hook_resid_post", "hook_attn_out",
+                  "hook_mlp_out")
+"""Hooks (after ``blocks.{L}.``) whose tensors have the residual stream's width, d_model."""
+
+
+def hook_width(model: LoadedModel, hook: str) -> int:
+    """Columns of a layer's store for ``hook``: d_model for a residual-stream hook
+    (:data:`RESIDUAL_HOOKS`), else d_mlp (``mlp.hook_post``, ``mlp.hook_pre``)."""
+    return model.d_model if hook in RESIDUAL_HOOKS else model.d_mlp
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,7 @@ class SpanReducer:
 
     def __init__(self, layers: list[int], hook: str, how: str, stop: bool = True):
         self.names = [f"blocks.{layer}.{hook}" for layer in layers]
+        self.hook = hook
         self.how = how
         self.stop = stop
         self._mask: torch.Tensor | None = None
@@ -308,7 +318,7 @@ def _run_block(
     order = length_order(block)
     padded = 0
     with torch.inference_mode():
-        out = torch.empty((len(reducer.names), len(block), model.d_mlp),
+        out = torch.empty((len(reducer.names), len(block), hook_width(model, reducer.hook)),
                           dtype=getattr(torch, store_dtype), device=device)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -360,7 +370,8 @@ def extract_activations(
         raise ActivationStoreError(f"dataset '{dataset.name}' has no examples to extract")
     batch_size = settings.batch_size or auto_batch_size(
         model, settings.context_tokens, len(layers), settings.store_dtype)
-    row_bytes = len(layers) * model.d_mlp * np.dtype(settings.store_dtype).itemsize
+    width = hook_width(model, settings.hook)
+    row_bytes = len(layers) * width * np.dtype(settings.store_dtype).itemsize
     rows_per_block = block_rows(settings.chunk_rows, batch_size, row_bytes)
     log.info("%s: batch size %d (%s), blocks of %d rows, %s on %s", model.spec.name, batch_size,
              "config" if settings.batch_size else "auto", rows_per_block, model.dtype,
@@ -371,8 +382,8 @@ def extract_activations(
     n = dataset.examples.height
     arrays = [
         zarr.create_array(
-            store=str(partial_dir / f"layer_{layer}.zarr"), shape=(n, model.d_mlp),
-            chunks=(settings.chunk_rows, model.d_mlp), dtype=settings.store_dtype,
+            store=str(partial_dir / f"layer_{layer}.zarr"), shape=(n, width),
+            chunks=(settings.chunk_rows, width), dtype=settings.store_dtype,
             zarr_format=3, compressors=CHUNK_CODEC, config={"write_empty_chunks": True},
         )
         for layer in layers
@@ -418,7 +429,7 @@ def extract_activations(
         revision=model.spec.revision, hook=f"blocks.{{L}}.{settings.hook}",
         aggregation=dataset.aggregation, dataset=dataset.name,
         dataset_fingerprint=dataset_fingerprint(dataset), n_examples=n, n_layers=model.n_layers,
-        d_mlp=model.d_mlp, n_parameters=model.n_parameters, layers=layers,
+        d_mlp=width, n_parameters=model.n_parameters, layers=layers,
         context_tokens=settings.context_tokens, store_dtype=settings.store_dtype,
         device=model.device, tokens_processed=tokens, seconds=round(seconds, 3),
         compute_dtype=model.dtype, batch_size=batch_size, device_name=name,
