@@ -1,8 +1,9 @@
 """What every figure of the report shares: style, palette, panel grids and saving.
 
 Figures are sized for the report's content width (about 1000 px on a 1400 px window) and a
-printed page: at most four panel columns, so the widest grid is about 11.5 inches and its 8 pt
-tick labels show at about 9 px in the report. Every panel carries its own tick labels, titles are
+printed page: at most three panel columns, so the widest grid is about 11 inches and its 8 pt
+tick labels show at about 10 px in the report (tests/test_report.py measures it in Chromium);
+more features make more rows, not smaller text. Every panel carries its own tick labels, titles are
 wrapped to the figure's width, and every text stays inside the canvas (tests/test_plots.py checks
 each figure type).
 """
@@ -48,7 +49,7 @@ STYLE = {
     "svg.fonttype": "none",
 }
 DPI = 130
-MAX_COLUMNS = 4
+MAX_COLUMNS = 3
 """Panel columns of the widest grid (see the module docstring)."""
 SERIES_COLORS = {"single": "#009E73", "k1": "#D55E00", "k": "#0072B2", "dense": "#000000"}
 
@@ -120,10 +121,11 @@ def style() -> Iterator[None]:
 
 
 def columns_for(n_panels: int) -> int:
-    """Panel columns of a grid: one row up to 4 panels, 3 columns up to 9, else 4."""
+    """Panel columns of a grid: one row up to 3 panels, then 2 columns for 4 (a square), else
+    3 (:data:`MAX_COLUMNS`)."""
     if n_panels <= MAX_COLUMNS:
         return max(1, n_panels)
-    return 3 if n_panels <= 9 else MAX_COLUMNS
+    return 2 if n_panels == 4 else MAX_COLUMNS
 
 
 def wrap(text: str, width_in: float, fontsize: float) -> str:
