@@ -152,7 +152,7 @@ class Grid:
         title = wrap(title, width - 0.3, STYLE["figure.titlesize"])
         top = 0.2 + 0.22 * (title.count("\n") + 1) + self.panel_title
         legend_cols = max(1, min(len(legend), int((width - 0.4) // 2.3))) if legend else 1
-        bottom = 0.75 + (0.3 + 0.2 * math.ceil(len(legend) / legend_cols) if legend else 0)
+        bottom = 0.75 + (0.15 + 0.22 * math.ceil(len(legend) / legend_cols) if legend else 0)
         height = top + self.rows * panel_h + (self.rows - 1) * self.gap_h + bottom
         self.fig, self.axes = plt.subplots(self.rows, self.cols, figsize=(width, height),
                                            squeeze=False, **kwargs)
