@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 # `make run CONFIG=mine.yaml`: that file alone (--replace-workflow-config: the default
-# config/config.yaml is not merged in; docs/reliability.md)
-CONFIG ?= config/config.yaml
+# config/config.yaml is not merged in; docs/reliability.md). Without CONFIG the Snakefile's own
+# configfile (config/config.yaml) is used, read once.
+CONFIG ?=
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -32,7 +33,7 @@ install: $(STAMP)
 install-test: $(TEST_STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --replace-workflow-config
+	$(BIN)/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG) --replace-workflow-config)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q

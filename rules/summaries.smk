@@ -6,14 +6,14 @@ rule model_summary:
         probes=report(
             "results/summaries/models/{model}/probes.parquet",
             caption="../report/tables/probes.rst",
-            category="tables",
+            category="downloads",
             subcategory="per model",
             labels={"model": "{model}", "table": "1 probes"},
         ),
         best_layers=report(
             "results/summaries/models/{model}/best_layers.parquet",
             caption="../report/tables/best_layers.rst",
-            category="tables",
+            category="downloads",
             subcategory="per model",
             labels={"model": "{model}", "table": "2 best layers"},
         ),
@@ -41,7 +41,7 @@ rule scaling_summary:
         report(
             "results/summaries/scaling/{family}.parquet",
             caption="../report/tables/scaling.rst",
-            category="tables",
+            category="downloads",
             subcategory="per family",
             labels={"family": "{family}", "table": "5 scaling"},
         ),
@@ -68,7 +68,7 @@ rule neuron_tables:
         best=report(
             "results/summaries/models/{model}/neurons.parquet",
             caption="../report/tables/neurons.rst",
-            category="tables",
+            category="downloads",
             subcategory="per model",
             labels={"model": "{model}", "table": "3 best single neurons"},
         ),
@@ -76,7 +76,7 @@ rule neuron_tables:
         above=report(
             "results/summaries/models/{model}/neurons_above_threshold.parquet",
             caption="../report/tables/neurons_above.rst",
-            category="tables",
+            category="downloads",
             subcategory="per model",
             labels={"model": "{model}", "table": "4 neurons above threshold"},
         ),
@@ -103,14 +103,14 @@ rule family_tables:
         models=report(
             "results/summaries/scaling/{family}__models.parquet",
             caption="../report/tables/family_models.rst",
-            category="tables",
+            category="downloads",
             subcategory="per family",
             labels={"family": "{family}", "table": "6 per-model means"},
         ),
         dynamics=report(
             "results/summaries/scaling/{family}__dynamics.parquet",
             caption="../report/tables/dynamics.rst",
-            category="tables",
+            category="downloads",
             subcategory="per family",
             labels={"family": "{family}", "table": "7 scaling dynamics"},
         ),

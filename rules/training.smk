@@ -8,7 +8,7 @@ rule training_summary:
         report(
             "results/summaries/training/{family}.parquet",
             caption="../report/tables/training.rst",
-            category="tables",
+            category="downloads",
             subcategory="per family",
             labels={"family": "{family}", "table": "training checkpoints"},
         ),

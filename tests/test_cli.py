@@ -51,20 +51,81 @@ def run(capsys, *argv):
 
 
 def test_neurons_in_every_format(results, capsys):
-    code, out, _ = run(capsys, "neurons", "--model", "large", "--results", str(results))
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--best", "--results",
+                       str(results))
     assert code == 0
     assert "| feature" in out and "(2 rows)" in out
     line = next(line for line in out.splitlines() if "| f " in line)
     assert "0.950" in line and "single_neuron" in line
-    code, out, _ = run(capsys, "neurons", "--model", "large", "--feature", "g",
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--best", "--feature", "g",
                        "--results", str(results), "--format", "csv")
     table = pl.read_csv(io.StringIO(out))
     assert table.select("feature", "layer", "f1").rows() == [("g", 0, 0.5)]
-    code, out, _ = run(capsys, "neurons", "--model", "small", "--min-f1", "0.6",
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--min-f1", "0.55",
                        "--results", str(results), "--format", "json")
     rows = json.loads(out)
-    assert [(r["feature"], r["neuron"], r["f1"]) for r in rows] == [
-        ("f", 3, 0.7), ("f", 0, 0.6), ("g", 4, 0.6)]
+    assert [(r["rank"], r["feature"], r["layer"], r["neuron"]) for r in rows] == [
+        (1, "f", 1, 3), (2, "f", 0, 0)]
+    assert rows[1]["other_feature"] == "g" and rows[1]["other_f1"] == 0.5
+    assert rows[0]["n_neurons"] == 2 and rows[0]["specificity"] == pytest.approx(0.95 / 2)
+
+
+def test_neurons_is_a_candidate_list_ranked_by_specificity(results, capsys):
+    """large: f's neuron L1/N3 (single-neuron search, F1 0.95) and the top-1 mean-diff neuron
+    N0 of both layers (f 0.6 / 0.5, g 0.5 / 0.4); g's searched neuron L0/N4 (0.5)."""
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--min-f1", "0.45",
+                       "--per-feature", "0", "--results", str(results), "--format", "json")
+    rows = json.loads(out)
+    # one row per neuron: N0 of layer 0 reaches the threshold for f and g, and is listed once,
+    # for f (its best), with g as the other feature
+    assert [(r["feature"], r["layer"], r["neuron"]) for r in rows] == [
+        ("f", 1, 3), ("g", 0, 4), ("f", 0, 0), ("f", 1, 0)]
+    by_neuron = {(r["layer"], r["neuron"]): r for r in rows}
+    assert by_neuron[(1, 3)]["other_f1"] is None and by_neuron[(1, 3)]["margin"] == 0.95
+    assert by_neuron[(0, 0)]["margin"] == pytest.approx(0.1)
+    # three neurons reach 0.45 for f, two for g (N4 and N0): a feature many neurons separate
+    # ranks its neurons lower
+    assert [r["n_neurons"] for r in rows] == [3, 2, 3, 3]
+    assert by_neuron[(0, 4)]["specificity"] == pytest.approx(0.5 / 2)
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--min-f1", "0.45",
+                       "--per-feature", "1", "--results", str(results), "--format", "json")
+    assert [(r["rank"], r["feature"]) for r in json.loads(out)] == [(1, "f"), (2, "g")]
+    code, out, _ = run(capsys, "neurons", "--model", "large", "--results", str(results))
+    assert code == 0 and "specificity" in out and "context_page" in out and "(1 rows)" in out
+
+
+def test_candidates_link_the_context_page_and_rank_on_the_named_metric(results):
+    from sparseprobe.summaries import neurons as N
+
+    probes = S.read_probe_summaries([results / "summaries/models/large/probes.parquet"])
+    pages = pl.DataFrame({"dataset": ["d"], "feature": ["f"], "layer": [1], "neuron": [3],
+                          "context_page": ["contexts/01__d__f__L1__N3.html"]})
+    table = N.candidate_neurons(probes, 0.9, context_pages=pages)
+    assert table.select("neuron", "context_page").rows() == [
+        (3, "contexts/01__d__f__L1__N3.html")]
+    # the ranking column is a constant: another metric column ranks (and is named) instead
+    renamed = probes.with_columns(val_f1=pl.col("f1"))
+    assert "val_f1" in N.candidate_neurons(renamed, 0.9, metric="val_f1").columns
+    with pytest.raises(N.NeuronStudyError, match="ranking column 'val_f1'"):
+        N.candidate_neurons(probes, 0.9, metric="val_f1")
+    assert N.RANK_METRIC == "f1"
+
+
+def test_counts_print_as_integers_and_every_option_has_help(results, capsys):
+    from sparseprobe.cli import build_parser
+
+    code, out, _ = run(capsys, "summary", "--family", "fam", "--results", str(results))
+    assert code == 0
+    header = [c.strip() for c in out.splitlines()[0].split("|")]
+    line = [c.strip() for c in out.splitlines()[2].split("|")]
+    median = line[header.index("median_k_90")]
+    assert "." not in median and median.isdigit(), median
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"sparseprobe {name} {action.option_strings or action.dest}"
 
 
 def test_summary_and_categories(results, capsys):

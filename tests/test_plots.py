@@ -93,13 +93,13 @@ def models_table() -> pl.DataFrame:
 def drawn(monkeypatch):
     """Keep the figure a plot function saves (and still write it) for inspection."""
     figures = []
-    save = plots._save
+    save = plots.layout.save
 
-    def keep(fig, out, svg=None, tight=True):
+    def keep(fig, out, svg=None):
         figures.append(fig)
-        save(fig, out, svg, tight)
+        save(fig, out, svg)
 
-    monkeypatch.setattr(plots, "_save", keep)
+    monkeypatch.setattr(plots.layout, "save", keep)
     return figures
 
 
@@ -131,8 +131,8 @@ def test_heatmap_cells_are_table_values(tmp_path, drawn):
     plots.f1_heatmap(probes_table(), "langs", tmp_path / "b.png", k_values=[1, 16])
     _png_ok(tmp_path / "b.png")
     panels = [ax for ax in drawn[0].axes if ax.get_title()]
-    assert [ax.get_title() for ax in panels] == ["k = 1", "k = 16 (capped at 8)",
-                                                "dense (8 neurons)"]
+    assert [ax.get_title() for ax in panels] == ["k = 1", "k = 16\n(capped at 8)",
+                                                "dense\n(8 neurons)"]
     k1 = panels[0].get_images()[0].get_array()
     assert k1.shape == (3, 2)
     assert k1[0, 1] == pytest.approx(_score(1, 1, "fr"))
@@ -247,3 +247,118 @@ def test_training_dynamics_lines_are_checkpoint_rows(tmp_path, drawn):
     assert list(dashed[1].get_ydata()) == [0.9, 0.9, 0.9]
     with pytest.raises(ReportError, match="dataset"):
         plots.training_dynamics(training_table(), "nope", tmp_path / "u.png")
+
+
+# --- legibility: every figure type keeps its text on the canvas, in order, and apart -------------
+
+
+def _many_features(table: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``table`` with its binary feature ``fr`` copied to ``n`` position bins (names as the
+    position dataset writes them, in string order: 0-7, 16-23, ..., 8-15 ...)."""
+    fr = table.filter(pl.col("feature") == "fr")
+    bins = sorted(f"position:{8 * i}-{8 * i + 7}" for i in range(n))
+    return pl.concat([fr.with_columns(feature=pl.lit(name)) for name in bins])
+
+
+FIGURES = {
+    "sparsity, 1 panel": lambda out: plots.sparsity_by_layer(
+        probes_table().filter(pl.col("feature") == "fr"), "langs", out),
+    "sparsity, 3 panels": lambda out: plots.sparsity_by_layer(probes_table(), "langs", out),
+    "sparsity, 9 panels": lambda out: plots.sparsity_by_layer(
+        _many_features(probes_table(), 9), "langs", out),
+    "heat map": lambda out: plots.f1_heatmap(_many_features(probes_table("m-3"), 11), "langs",
+                                             out, [1, 16]),
+    "best layer, 3 panels": lambda out: plots.best_layer_depth(best_table(), "langs", out,
+                                                               [1, 16]),
+    "features, 11 panels": lambda out: plots.feature_scaling(
+        _many_features(scaling_table(), 11), None, "langs", out, [1, 16]),
+    "family summary, 11 categories": lambda out: plots.family_scaling(
+        _eleven_categories(), out),
+    "training, 3 panels": lambda out: plots.training_dynamics(
+        pl.concat([training_table().with_columns(feature=pl.lit(f)) for f in ("a", "b", "c")]),
+        "langs", out),
+}
+
+
+def _eleven_categories() -> pl.DataFrame:
+    base = models_table().filter(pl.col("category") == "natural_language")
+    names = ["compound_words", "code_language", "natural_language", "position", "data_subset",
+             "wikidata", "text_features", "part_of_speech", "dependencies", "morphology",
+             "latex"]
+    return pl.concat([models_table().filter(pl.col("category") == "all")] + [
+        base.with_columns(category=pl.lit(name), mean_gap=pl.col("mean_gap") + 0.01 * i)
+        for i, name in enumerate(names)])
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_falls_outside_the_canvas(tmp_path, drawn, name):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FIGURES[name](tmp_path / "f.png")
+    fig = drawn[0]
+    fig.set_dpi(plots.layout.DPI)
+    canvas = FigureCanvasAgg(fig)  # the saved figure was closed: draw it again, as saved
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = canvas.get_width_height()
+    # what is drawn: each panel's artists (ticks outside the view are not drawn) and the
+    # figure's own texts and legends
+    boxes = {f"panel {ax.get_title()!r}": ax.get_tightbbox(renderer)
+             for ax in fig.axes if ax.get_visible()}
+    boxes |= {f"text {t.get_text()!r}": t.get_window_extent(renderer)
+              for t in fig.texts if t.get_text().strip()}
+    boxes |= {f"legend {i}": legend.get_window_extent(renderer)
+              for i, legend in enumerate(fig.legends)}
+    assert any(key.startswith("text") for key in boxes)  # the suptitle
+    for key, box in boxes.items():
+        assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1, (
+            name, key, box, (width, height))
+    # ...and the saved image is the canvas (no tight box that would rescale it)
+    import matplotlib.image
+
+    shape = matplotlib.image.imread(tmp_path / "f.png").shape[:2]
+    assert abs(shape[0] - height) <= 1 and abs(shape[1] - width) <= 1
+
+
+def test_grid_figures_fit_the_report_and_label_every_panel(tmp_path, drawn):
+    FIGURES["sparsity, 9 panels"](tmp_path / "f.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn[0]
+    assert fig.get_size_inches()[0] <= 12  # 3 columns, not 6: text stays legible when shown
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert len(panels) == 9
+    FigureCanvasAgg(fig).draw()
+    for ax in panels:  # tick labels on every panel, also above an empty slot
+        assert any(t.get_text() for t in ax.get_xticklabels()), ax.get_title()
+    # position bins in numeric order
+    assert [ax.get_title() for ax in panels][:3] == [
+        "position:0-7", "position:8-15", "position:16-23"]
+
+
+def test_suptitle_is_wrapped_to_the_figure(tmp_path, drawn):
+    one_panel = probes_table().filter(pl.col("feature") == "fr")
+    plots.sparsity_by_layer(one_panel, "langs", tmp_path / "f.png")
+    assert "\n" in drawn[0].get_suptitle()  # a 1-panel figure is narrower than its title
+
+
+def test_eleven_categories_get_distinct_colours_and_markers(tmp_path, drawn):
+    FIGURES["family summary, 11 categories"](tmp_path / "f.png")
+    lines = drawn[0].axes[1].get_lines()
+    assert len(lines) == 11
+    assert len({line.get_color() for line in lines}) == 11
+    assert len({line.get_marker() for line in lines}) == 11
+    assert set(plots.CATEGORY_PALETTE[:7]) == {"#E69F00", "#56B4E9", "#009E73", "#0072B2",
+                                               "#D55E00", "#CC79A7", "#000000"}  # Okabe-Ito
+
+
+def test_every_figure_is_written_as_png_and_svg(tmp_path):
+    probes_path = tmp_path / "probes.parquet"
+    probes_table().write_parquet(probes_path)
+    plots.write_all_model_figures(probes_path, ["langs"], tmp_path / "m", heatmap_k=[1])
+    training_path = tmp_path / "training.parquet"
+    training_table().write_parquet(training_path)
+    plots.write_training_figures(training_path, ["langs"], tmp_path / "t")
+    for stem in ("m/sparsity__langs", "m/heatmap__langs", "t/training__langs"):
+        _png_ok(tmp_path / f"{stem}.png")
+        assert (tmp_path / f"{stem}.svg").read_text().lstrip().startswith("<?xml")

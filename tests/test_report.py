@@ -138,3 +138,65 @@ def test_a_figure_is_shown_and_not_blank(report: Path, browser: str, tmp_path):
     # the heat map's cells (viridis colours) fill the content area, not only the menu's icons
     saturated = (content.max(axis=2) - content.min(axis=2)) > 0.3
     assert np.count_nonzero(saturated) > 20_000
+
+
+def _data_uris(html: str, suffix: str) -> dict[str, str]:
+    """Report item path -> its embedded data URI, for the items whose path ends in ``suffix``."""
+    found = {}
+    for match in re.finditer(r'"(results/[^"]+' + re.escape(suffix) + r')": \{', html):
+        uri = re.compile(r'"data_uri": "(data:[^"]+)"').search(html, match.end())
+        if uri:
+            found[match.group(1)] = uri.group(1)
+    return found
+
+
+def test_a_table_shows_its_rows_in_the_page(report: Path, browser: str, tmp_path):
+    """The neuron table is an HTML item of the report (not only a Parquet download): its page,
+    as embedded, renders a DataTable whose rows are the table's rows, with no network."""
+    import base64
+
+    html = report.read_text(encoding="utf-8")
+    pages = _data_uris(html, ".html")
+    key = "results/summaries/models/tiny-2/neurons.html"
+    assert key in pages, sorted(pages)
+    assert "results/summaries/models/tiny-2/neurons.parquet" in html  # still a download
+    page = tmp_path / "neurons.html"
+    page.write_bytes(base64.b64decode(pages[key].split(",", 1)[1]))
+    proc = render(browser, page, tmp_path, "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    body = proc.stdout.split('<table id="itables', 1)[1]
+    tbody = body.split("<tbody", 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", tbody, flags=re.S)
+    # 5 binary features of the tiny workflow: 5 rows drawn, each naming its feature
+    assert len(rows) == 5, rows[:2]
+    for feature in ("en", "fr", "de", "high-school", "credit-card"):
+        assert any(f">{feature}<" in row for row in rows), feature
+
+
+def test_the_widest_figure_keeps_its_text_readable(report: Path, browser: str, tmp_path):
+    """Shown in the report at 1400 x 900 px, the widest figure's 8 pt tick labels are at least
+    9 CSS px high (the figure is scaled to the content width, so its width in inches decides)."""
+    import base64
+    import struct
+
+    from sparseprobe.report.plots import layout
+
+    html = report.read_text(encoding="utf-8")
+    widths = {}
+    for path, uri in _data_uris(html, ".png").items():
+        head = base64.b64decode(uri.split(",", 1)[1][:44])
+        widths[path] = struct.unpack(">I", head[16:20])[0]  # the PNG's IHDR width
+    widest = max(widths, key=widths.get)
+    uri = _data_uris(html, ".png")[widest]
+    page = with_script(report, tmp_path / "widest.html",
+                       f"app.setView({{content: 'img', contentPath: '{uri}'}}); "
+                       "setTimeout(() => { const img = [...document.querySelectorAll('#app img')]"
+                       ".reduce((a, b) => (b.naturalWidth > a.naturalWidth ? b : a)); "
+                       "document.body.setAttribute('data-shown', "
+                       "img.getBoundingClientRect().width + ',' + img.naturalWidth); }, 500);")
+    proc = render(browser, page, tmp_path, "--dump-dom", "--window-size=1400,900")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shown, natural = map(float, re.search(r'data-shown="([\d.]+),(\d+)"', proc.stdout).groups())
+    assert natural == widths[widest]
+    tick_px = layout.STYLE["xtick.labelsize"] * layout.DPI / 72 * shown / natural
+    assert tick_px >= 9, (widest, natural, shown, tick_px)

@@ -1,6 +1,7 @@
 """``sparseprobe``: answer the daily questions from a finished run's ``results/`` directory.
 
-    sparseprobe neurons --model M [--feature F] [--dataset D] [--min-f1 X]
+    sparseprobe neurons --model M [--feature F] [--dataset D] [--min-f1 X] [--per-feature N]
+    sparseprobe neurons --model M --best
     sparseprobe summary --family F [--category C]
     sparseprobe compare M1 M2
     sparseprobe verify [--fix]
@@ -20,6 +21,7 @@ neuron are chosen on the test split).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,9 +30,20 @@ import polars as pl
 
 from sparseprobe import summaries
 from sparseprobe.errors import SparseProbeError, SummaryError
+from sparseprobe.summaries.neurons import (
+    CANDIDATE_COLUMNS,
+    RANK_METRIC,
+    candidate_neurons,
+    context_pages,
+)
 
 _NEURON_DISPLAY = ["dataset", "category", "feature", "layer", "relative_depth", "neuron",
                    "method", "mcc", "f1", "precision", "recall", "coef"]
+_CANDIDATE_DISPLAY = [c.replace("score", RANK_METRIC) for c in CANDIDATE_COLUMNS
+                      if c not in ("category", "mcc")]
+#: float columns that hold counts or k (medians of k may be whole numbers): shown as integers
+#: when every value is whole
+_WHOLE = re.compile(r"^(median_)?k_\d+|^n_|_k_\d+$")
 _SUMMARY_DISPLAY = ["model", "n_parameters", "n_layers", "category", "n_features", "mean_f1_k1",
                     "mean_f1_single", "mean_f1_dense", "mean_gap", "median_k_90", "median_k_95",
                     "n_single_f1_ge_0_9"]
@@ -58,8 +71,10 @@ def _check_choice(kind: str, name: str | None, frame: pl.DataFrame, column: str,
 
 
 def neurons(args: argparse.Namespace) -> pl.DataFrame:
-    """The best single neuron per binary feature of one model (table 3), or with ``--min-f1``
-    every distinct single-neuron probe at or above that test F1 (table 4 at that threshold)."""
+    """The model's candidate neurons (sparseprobe.summaries.neurons.candidate_neurons): one row
+    per neuron reaching ``--min-f1``, most specific first, at most ``--per-feature`` per
+    feature, with its top-context page where the run wrote one; with ``--best`` the best single
+    neuron per binary feature instead (table 3)."""
     probes = _model_probes(args.results, args.model)
     where = f"model {args.model}"
     _check_choice("dataset", args.dataset, probes, "dataset", where)
@@ -69,9 +84,11 @@ def neurons(args: argparse.Namespace) -> pl.DataFrame:
     _check_choice("feature", args.feature, probes, "feature", where)
     if args.feature is not None:
         probes = probes.filter(pl.col("feature") == args.feature)
-    if args.min_f1 is None:
+    if args.best:
         return summaries.best_neurons(probes)
-    return summaries.neurons_above(probes, args.min_f1)
+    pages = context_pages(args.results / "neurons" / args.model / "case_studies.parquet")
+    return candidate_neurons(probes, args.min_f1, per_feature=args.per_feature,
+                             context_pages=pages)
 
 
 def summary(args: argparse.Namespace) -> pl.DataFrame:
@@ -143,11 +160,26 @@ def render(table: pl.DataFrame, fmt: str, display: list[str] | None = None) -> s
         return table.write_csv()
     if fmt == "json":
         return table.write_json() + "\n"
+    table = whole_numbers(table)
     shown = table.select([c for c in display if c in table.columns]) if display else table
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True,
                    tbl_hide_dataframe_shape=True, tbl_formatting="ASCII_MARKDOWN",
                    float_precision=3, tbl_width_chars=10_000, fmt_str_lengths=200):
         return f"{shown}\n({table.height} rows)\n"
+
+
+def whole_numbers(table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` with its float columns of counts or k (median_k_90, n_...) as integers when
+    every value is whole: a median k of 2 reads "2", not "2.000"."""
+    casts = [pl.col(name).cast(pl.Int64) for name, dtype in table.schema.items()
+             if dtype.is_float() and _WHOLE.search(name)
+             and _whole(table[name])]
+    return table.with_columns(casts) if casts else table
+
+
+def _whole(values: pl.Series) -> bool:
+    values = values.drop_nulls().drop_nans()
+    return bool((values == values.round()).all())
 
 
 def diff(args: argparse.Namespace) -> int:
@@ -173,21 +205,32 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the workflow's results directory (default: results)")
     parser = argparse.ArgumentParser(prog="sparseprobe", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("neurons", parents=[common],
-                            help="best single neuron per feature of a model")
-    p.add_argument("--model", required=True)
-    p.add_argument("--feature")
-    p.add_argument("--dataset")
-    p.add_argument("--min-f1", type=float,
-                   help="list every single-neuron probe with test F1 >= this instead")
-    p.set_defaults(run=neurons, display=_NEURON_DISPLAY)
+    p = commands.add_parser(
+        "neurons", parents=[common],
+        help="candidate neurons of a model, most feature-specific first",
+        description="One row per neuron whose single-neuron probe reaches --min-f1 for a "
+        "feature, ranked by specificity: its margin over the same neuron's best score for "
+        "another feature of the dataset, divided by the number of neurons reaching the "
+        f"threshold for the feature (ranking column: {RANK_METRIC}).")
+    p.add_argument("--model", required=True, help="a model of the run (results/summaries/models)")
+    p.add_argument("--feature", help="only this feature")
+    p.add_argument("--dataset", help="only this dataset's features")
+    p.add_argument("--min-f1", type=float, default=0.8,
+                   help=f"the {RANK_METRIC} a neuron must reach to be a candidate (default: 0.8)")
+    p.add_argument("--per-feature", type=int, default=3, metavar="N",
+                   help="at most N neurons per feature, the most specific (default: 3; 0: all)")
+    p.add_argument("--best", action="store_true",
+                   help="the best single neuron of every binary feature instead (table 3)")
+    p.set_defaults(run=neurons, display=None)
     p = commands.add_parser("summary", parents=[common], help="per-model means of a family")
-    p.add_argument("--family", required=True)
+    p.add_argument("--family", required=True,
+                   help="a model family with two or more models (results/summaries/scaling)")
     p.add_argument("--category", default="all", help="a feature category (default: all)")
     p.set_defaults(run=summary, display=_SUMMARY_DISPLAY)
     p = commands.add_parser("compare", parents=[common],
                             help="per-feature F1 of two models side by side")
-    p.add_argument("models", nargs=2, metavar="MODEL")
+    p.add_argument("models", nargs=2, metavar="MODEL",
+                   help="two models of the run; differences are the second minus the first")
     p.set_defaults(run=compare, display=None)
     p = commands.add_parser("verify", parents=[common],
                             help="check every cached store and table; exit 1 if one is bad")
@@ -195,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove the bad files and what was built from them (then: snakemake)")
     p.set_defaults(run=verify, display=None)
     p = commands.add_parser("diff", help="do two result trees agree (exit 1 when not)")
-    p.add_argument("trees", nargs=2, type=Path, metavar="RESULTS")
+    p.add_argument("trees", nargs=2, type=Path, metavar="RESULTS",
+                   help="two results directories")
     p.set_defaults(run=None, command_run=diff)
     from sparseprobe.workflow import timings
 
@@ -205,17 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the run's results directory (default: --results)")
     p.set_defaults(run=timings.command, display=None)
 
-
     p = commands.add_parser("results-doc", parents=[common],
                             help="write docs/results.md from a model's and a comparison's tables")
-    p.add_argument("--model", default="minilm")
+    p.add_argument("--model", default="minilm", help="the model described (default: minilm)")
     p.add_argument("--config", default="config/minilm.yaml",
                    help="the config that produced --results (named in the document)")
-    p.add_argument("--compare", default="ladder-7", help="the comparison model")
+    p.add_argument("--compare", default="ladder-7",
+                   help="the comparison model (default: ladder-7)")
     p.add_argument("--compare-results", type=Path,
                    help="the comparison model's results directory (default: --results)")
-    p.add_argument("--compare-config", default="config/config.yaml")
-    p.add_argument("--output", type=Path, default=Path("docs/results.md"))
+    p.add_argument("--compare-config", default="config/config.yaml",
+                   help="the config that produced the comparison's results "
+                   "(default: config/config.yaml)")
+    p.add_argument("--output", type=Path, default=Path("docs/results.md"),
+                   help="the document written (default: docs/results.md)")
     p.set_defaults(run=results_doc, display=None, writes=True)
     return parser
 
@@ -234,7 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if getattr(args, "writes", False):
         return table
-    sys.stdout.write(render(table, args.format, args.display))
+    display = args.display
+    if args.command == "neurons":
+        display = _NEURON_DISPLAY if args.best else _CANDIDATE_DISPLAY
+    sys.stdout.write(render(table, args.format, display))
     return 1 if args.command == "verify" and table.height and not args.fix else 0
 
 

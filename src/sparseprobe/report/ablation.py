@@ -366,7 +366,10 @@ def run_ablation(model: LoadedModel, neuron_table: Path, dataset_dirs: dict[str,
 def summary_html(summary: pl.DataFrame, model_name: str, method: str) -> str:
     """The summary as a self-contained HTML page (every value escaped)."""
     esc = html.escape
-    columns = [c for c in summary.columns if c not in ("model", "method")]
+    # the key columns first, so that they are on screen at the report's width
+    key = [c for c in ("dataset", "feature", "layer", "neuron", "delta_gap", "p_value",
+                       "mean_delta_in", "mean_delta_out", "n_in", "n_out") if c in summary.columns]
+    columns = key + [c for c in summary.columns if c not in ("model", "method", *key)]
 
     def cell(value) -> str:
         text = "" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))

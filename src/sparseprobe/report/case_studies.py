@@ -92,7 +92,9 @@ def read_window(
     """The window and read tokens of one example, by the rules of
     :func:`sparseprobe.activations.extraction.tokenize_example` (a window of at most ``context_tokens``
     tokens, prefix included, ending at the span's last token) and of the aggregation."""
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    # the whole text is tokenized to find the span, then windowed: verbose=False silences
+    # transformers' "longer than the maximum sequence length ... indexing errors" warning
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     offsets = [tuple(o) for o in enc["offset_mapping"]]
     budget = context_tokens - (1 if has_prefix else 0)
     first, end, in_window = span_window(offsets, span_start, span_end, budget)

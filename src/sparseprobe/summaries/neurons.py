@@ -77,3 +77,103 @@ def neuron_of(table: pl.DataFrame, dataset: str, feature: str, where: str) -> di
             f"(the table has {known or 'no feature of that dataset'})"
         )
     return rows.row(0, named=True)
+
+
+# --- the candidate list (``sparseprobe neurons``) ------------------------------------------------
+
+RANK_METRIC = "val_f1"
+"""The probe-table column that admits and ranks candidate neurons (a test-split F1 today; a
+held-out validation F1 once the probe table carries one: change this line only)."""
+
+CANDIDATE_COLUMNS = [
+    "rank", "dataset", "category", "feature", "layer", "neuron", "score", "other_feature",
+    "other_score", "margin", "n_neurons", "specificity", "mcc", "context_page",
+]
+
+
+def _neuron_scores(probes: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """Every single-neuron probe of a binary feature (k = 1 on one of the model's neurons, as
+    in table 4) as (dataset, category, feature, layer, neuron, score, mcc), its best row when
+    several methods probed it. Rows without a score never count."""
+    from sparseprobe.summaries.neuron_tables import NOT_NEURON_METHODS
+
+    if metric not in probes.columns:
+        raise NeuronStudyError(f"probe table lacks the ranking column {metric!r} "
+                               f"(sparseprobe.summaries.neurons.RANK_METRIC)")
+    rows = probes.filter(
+        (pl.col("task") == "classification") & (pl.col("k") == 1)
+        & ~pl.col("method").is_in(NOT_NEURON_METHODS) & pl.col(metric).is_not_null()
+        & (pl.col("neurons").list.len() == 1))
+    return (rows.select("dataset", "category", "feature", "layer",
+                        neuron=pl.col("neurons").list.first().cast(pl.Int32),
+                        score=pl.col(metric).cast(pl.Float64), mcc="mcc")
+            .sort("score", "mcc", descending=True, nulls_last=True)
+            .unique(["dataset", "feature", "layer", "neuron"], keep="first"))
+
+
+def candidate_neurons(probes: pl.DataFrame, min_score: float, per_feature: int | None = None,
+                      context_pages: pl.DataFrame | None = None,
+                      metric: str = RANK_METRIC) -> pl.DataFrame:
+    """Neurons that may be dedicated to a feature, one row per (dataset, layer, neuron), most
+    specific first.
+
+    A neuron is a candidate when its single-neuron probe reaches ``score`` >= ``min_score`` for
+    some binary feature (its best such feature is the row's ``feature``). Per candidate:
+    ``other_feature``/``other_score``, the best score the same neuron reaches for another
+    feature of the dataset (null when it was searched for no other feature: the single-neuron
+    search keeps a layer's top 30 neurons per feature, so a neuron outside them scores low);
+    ``margin`` = score - other_score (other_score taken as 0 when null, so an upper bound then);
+    ``n_neurons``, how many neurons of the model reach ``min_score`` for the feature (a feature
+    that 50 neurons separate is easy, not evidence of a dedicated neuron); and
+    ``specificity`` = margin / n_neurons, the order of the list (ties: score, then names).
+    ``per_feature`` keeps the first rows of each feature; ``context_pages`` (the case-study
+    index, columns dataset, feature, layer, neuron, context_page) adds the neuron's page.
+
+    Establishes: which neurons to look at first. Does not establish that a neuron encodes the
+    feature (the score is a test-split F1 of the best of many candidates; see docs/neurons.md).
+    """
+    scores = _neuron_scores(probes, metric)
+    keys = ["dataset", "layer", "neuron"]
+    best = (scores.sort("score", "mcc", "feature", descending=[True, True, False],
+                        nulls_last=True)
+            .group_by(keys, maintain_order=True).head(2)
+            .with_columns(pl.int_range(pl.len()).over(keys).alias("_order")))
+    first = best.filter(pl.col("_order") == 0).drop("_order")
+    second = best.filter(pl.col("_order") == 1).select(
+        *keys, other_feature="feature", other_score="score")
+    counts = (scores.filter(pl.col("score") >= min_score)
+              .group_by("dataset", "feature").agg(n_neurons=pl.len().cast(pl.Int32)))
+    table = (first.filter(pl.col("score") >= min_score)
+             .join(second, on=keys, how="left")
+             .join(counts, on=["dataset", "feature"], how="left")
+             .with_columns(margin=pl.col("score") - pl.col("other_score").fill_null(0.0))
+             .with_columns(specificity=pl.col("margin") / pl.col("n_neurons")))
+    order = dict(by=["specificity", "score", "dataset", "feature", "layer", "neuron"],
+                 descending=[True, True, False, False, False, False])
+    table = table.sort(**order)
+    if per_feature:
+        table = (table.group_by("dataset", "feature", maintain_order=True).head(per_feature)
+                 .sort(**order))
+    pages = (context_pages.select("dataset", "feature", "layer", "neuron", "context_page")
+             if context_pages is not None else
+             pl.DataFrame(schema={"dataset": pl.String, "feature": pl.String,
+                                  "layer": pl.Int32, "neuron": pl.Int32,
+                                  "context_page": pl.String}))
+    table = (table.join(pages.with_columns(pl.col("layer", "neuron").cast(pl.Int32)),
+                        on=["dataset", "feature", "layer", "neuron"], how="left")
+             .with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int32)))
+    return table.select(CANDIDATE_COLUMNS).rename({"score": metric,
+                                                   "other_score": f"other_{metric}"})
+
+
+def context_pages(index_path: str | Path) -> pl.DataFrame | None:
+    """The case-study index (``results/neurons/{model}/case_studies.parquet``) as (dataset,
+    feature, layer, neuron, context_page: the path of the neuron's top-context page), or None
+    when the run wrote no case studies."""
+    index_path = Path(index_path)
+    if not index_path.is_file():
+        return None
+    index = pl.read_parquet(index_path)
+    pages = index_path.parent / "case_studies" / "contexts"
+    return index.select("dataset", "feature", "layer", "neuron",
+                        context_page=pl.lit(f"{pages}/") + pl.col("contexts"))
