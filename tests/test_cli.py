@@ -30,7 +30,8 @@ def results(tmp_path):
                    row(model, feature="g", layer=0, method="single_neuron", neurons=[4],
                        f1=g_single)])
         probe_file = tmp_path / f"{model}.parquet"
-        to_frame(rows).write_parquet(probe_file)
+        # a validation F1 beside every test F1 (candidates are admitted on it)
+        to_frame(rows).with_columns(val_f1=pl.col("f1")).write_parquet(probe_file)
         model_dir = out / "summaries" / "models" / model
         model_dir.mkdir(parents=True)
         S.write_model_summary([probe_file], [meta], model_dir / "probes.parquet",
@@ -66,7 +67,7 @@ def test_neurons_in_every_format(results, capsys):
     rows = json.loads(out)
     assert [(r["rank"], r["feature"], r["layer"], r["neuron"]) for r in rows] == [
         (1, "f", 1, 3), (2, "f", 0, 0)]
-    assert rows[1]["other_feature"] == "g" and rows[1]["other_f1"] == 0.5
+    assert rows[1]["other_feature"] == "g" and rows[1]["other_val_f1"] == 0.5
     assert rows[0]["n_neurons"] == 2 and rows[0]["specificity"] == pytest.approx(0.95 / 2)
 
 
@@ -81,7 +82,7 @@ def test_neurons_is_a_candidate_list_ranked_by_specificity(results, capsys):
     assert [(r["feature"], r["layer"], r["neuron"]) for r in rows] == [
         ("f", 1, 3), ("g", 0, 4), ("f", 0, 0), ("f", 1, 0)]
     by_neuron = {(r["layer"], r["neuron"]): r for r in rows}
-    assert by_neuron[(1, 3)]["other_f1"] is None and by_neuron[(1, 3)]["margin"] == 0.95
+    assert by_neuron[(1, 3)]["other_val_f1"] is None and by_neuron[(1, 3)]["margin"] == 0.95
     assert by_neuron[(0, 0)]["margin"] == pytest.approx(0.1)
     # three neurons reach 0.45 for f, two for g (N4 and N0): a feature many neurons separate
     # ranks its neurons lower
@@ -104,11 +105,14 @@ def test_candidates_link_the_context_page_and_rank_on_the_named_metric(results):
     assert table.select("neuron", "context_page").rows() == [
         (3, "contexts/01__d__f__L1__N3.html")]
     # the ranking column is a constant: another metric column ranks (and is named) instead
-    renamed = probes.with_columns(val_f1=pl.col("f1"))
-    assert "val_f1" in N.candidate_neurons(renamed, 0.9, metric="val_f1").columns
-    with pytest.raises(N.NeuronStudyError, match="ranking column 'val_f1'"):
-        N.candidate_neurons(probes, 0.9, metric="val_f1")
-    assert N.RANK_METRIC == "f1"
+    assert table["test_f1"].to_list() == [0.95]  # the reported number, beside the ranking one
+    assert N.RANK_METRIC == "val_f1"  # candidates are chosen on held-out data, not the test split
+    assert N.candidate_neurons(probes, 0.9, metric="f1").height == 1
+    with pytest.raises(N.NeuronStudyError, match="ranking column 'auc'"):
+        N.candidate_neurons(probes, 0.9, metric="auc")
+    # a neuron with no validation score is never a candidate, however high its test F1
+    unscored = probes.with_columns(val_f1=pl.lit(None, dtype=pl.Float64))
+    assert N.candidate_neurons(unscored, 0.9).height == 0
 
 
 def test_counts_print_as_integers_and_every_option_has_help(results, capsys):

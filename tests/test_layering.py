@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("sources", "datasets", "models", "activations", "probing", "summaries", "report",
+STAGES = ("sources", "datasets", "models", "activations", "bases", "probing", "summaries", "report",
           "workflow", "cli")
 BASE = ("errors", "config")  # below every stage, in this order
 

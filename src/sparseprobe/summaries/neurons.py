@@ -1,10 +1,11 @@
 """Reading the per-model neuron table (``results/summaries/models/{model}/neurons.parquet``).
 
 The table is written by the summaries step (``sparseprobe.summaries.neuron_tables``): one row
-per binary (dataset, feature) of the model, the best single neuron over all layers (the k = 1
-probe with the highest test F1). This module only reads and checks it for the neuron case studies and the
-ablation; see docs/neurons.md. Choosing the neuron by test F1 makes its F1 an optimistic,
-descriptive number (the same caveat as every best-layer summary).
+per binary (dataset, feature) of the model, the best single neuron over all layers: the k = 1
+probe with the highest F1 on the split named in its ``selected_on`` column (the validation split
+by default, so its test F1 is not inflated by the choice). This module reads and checks it for
+the neuron case studies and the ablation, and ranks candidate neurons (``sparseprobe neurons``);
+see docs/neurons.md.
 """
 
 from __future__ import annotations
@@ -55,12 +56,14 @@ def read_neuron_table(path: str | Path) -> pl.DataFrame:
 
 
 def top_neurons(table: pl.DataFrame, n: int) -> pl.DataFrame:
-    """The ``n`` rows with the highest F1 (ties: higher MCC, then dataset and feature name), with
+    """The ``n`` rows with the highest F1 on the split that chose them (``val_f1`` where the
+    table has one, else the test ``f1``; ties: higher MCC, then dataset and feature name), with
     a 1-based ``rank`` column. Rows without an F1 never rank."""
+    chosen = (pl.coalesce("val_f1", "f1") if "val_f1" in table.columns else pl.col("f1"))
     return (
         table.filter(pl.col("f1").is_not_null())
-        .sort(["f1", "mcc", "dataset", "feature"], descending=[True, True, False, False],
-              nulls_last=True)
+        .sort([chosen, pl.col("mcc"), pl.col("dataset"), pl.col("feature")],
+              descending=[True, True, False, False], nulls_last=True)
         .head(n)
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int32))
@@ -82,12 +85,13 @@ def neuron_of(table: pl.DataFrame, dataset: str, feature: str, where: str) -> di
 # --- the candidate list (``sparseprobe neurons``) ------------------------------------------------
 
 RANK_METRIC = "val_f1"
-"""The probe-table column that admits and ranks candidate neurons (a test-split F1 today; a
-held-out validation F1 once the probe table carries one: change this line only)."""
+"""The probe-table column that admits and ranks candidate neurons: the validation-split F1, held
+out from the probe's training rows and from the test split, so the choice of neuron never sees
+the split that reports it (``test_f1`` in the candidate list)."""
 
 CANDIDATE_COLUMNS = [
-    "rank", "dataset", "category", "feature", "layer", "neuron", "score", "other_feature",
-    "other_score", "margin", "n_neurons", "specificity", "mcc", "context_page",
+    "rank", "dataset", "category", "feature", "layer", "neuron", "score", "test_f1",
+    "other_feature", "other_score", "margin", "n_neurons", "specificity", "mcc", "context_page",
 ]
 
 
@@ -106,7 +110,8 @@ def _neuron_scores(probes: pl.DataFrame, metric: str) -> pl.DataFrame:
         & (pl.col("neurons").list.len() == 1))
     return (rows.select("dataset", "category", "feature", "layer",
                         neuron=pl.col("neurons").list.first().cast(pl.Int32),
-                        score=pl.col(metric).cast(pl.Float64), mcc="mcc")
+                        score=pl.col(metric).cast(pl.Float64),
+                        test_f1=pl.col("f1").cast(pl.Float64), mcc="mcc")
             .sort("score", "mcc", descending=True, nulls_last=True)
             .unique(["dataset", "feature", "layer", "neuron"], keep="first"))
 
@@ -129,8 +134,12 @@ def candidate_neurons(probes: pl.DataFrame, min_score: float, per_feature: int |
     ``per_feature`` keeps the first rows of each feature; ``context_pages`` (the case-study
     index, columns dataset, feature, layer, neuron, context_page) adds the neuron's page.
 
+    ``metric`` (default the validation F1) admits and orders the candidates; ``test_f1`` is the
+    same probe's test-split F1, the number to report (it played no part in the choice).
+
     Establishes: which neurons to look at first. Does not establish that a neuron encodes the
-    feature (the score is a test-split F1 of the best of many candidates; see docs/neurons.md).
+    feature (the best of many candidates on the validation split; its test F1 is unbiased for
+    that one neuron, not a claim that no other neuron does as well; see docs/neurons.md).
     """
     scores = _neuron_scores(probes, metric)
     keys = ["dataset", "layer", "neuron"]

@@ -37,7 +37,6 @@ from sparseprobe.config import (
     ModelSpec,
     ablation_plan,
     families,
-    ladder_model_dir,
     probe_layer_groups,
     selected_models,
     size_axis,

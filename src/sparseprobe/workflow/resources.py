@@ -140,7 +140,8 @@ def probe_resources(spec: ModelSpec, layers: list[int], dataset: dict, n_example
 
     Memory: one layer's activations (float32), every feature's raw and scaled copies of the rows
     it labels (a one-vs-rest dataset: every row per feature), sklearn's float64 copy for the
-    dense probe, and for ``random_basis`` a d_mlp x d_mlp rotation (QR needs about three).
+    dense probe, and for ``random_basis`` one feature's rows in the rotated basis and the DCT's
+    working copy (the rotation itself is O(d_mlp): permutations and signs, no d x d matrix).
     Time: a linear model in features x examples x neurons per method and layer, plus the worst
     case of ``optimal`` (its time limit for each k <= optimal_max_k, feature and layer).
     """
@@ -152,7 +153,7 @@ def probe_resources(spec: ModelSpec, layers: list[int], dataset: dict, n_example
     layer = n_examples * d_mlp * 4
     copies = 2 * feature_rows * d_mlp * 4
     dense = rows_per_feature * d_mlp * 8 * 2 if probing.get("dense", True) else 0
-    rotation = 3 * d_mlp * d_mlp * 8 if "random_basis" in methods else 0
+    rotation = 2 * rows_per_feature * d_mlp * 4 if "random_basis" in methods else 0
     mem = _round_mb(layer + copies + dense + rotation, PROCESS_MB["probe"])
     work = feature_rows * d_mlp * (len(methods) + 1) * len(layers)
     seconds = work * PROBE_SECONDS_PER_UNIT * len(probing.get("k", [1]))
