@@ -25,6 +25,7 @@ rule all:
     input:
         PLAN.summary_targets(),
         PLAN.figure_targets(),
+        PLAN.results_page_targets(),
 
 
 include: "rules/sources.smk"

@@ -116,3 +116,32 @@ rule plot_training:
         datasets=list(DATASETS),
     script:
         "../scripts/plot_training.py"
+
+
+rule results_page:
+    input:
+        probes="results/summaries/models/{model}/probes.parquet",
+        best="results/summaries/models/{model}/best_layers.parquet",
+        neurons="results/summaries/models/{model}/neurons.parquet",
+        case_studies="results/neurons/{model}/case_studies.parquet",
+        datasets=[dataset_files(dataset) for dataset in DATASETS],
+        activations=expand("results/activations/{{model}}/{dataset}", dataset=DATASETS),
+    output:
+        report(
+            "results/report/results/{model}.html",
+            caption="../report/results_page.rst",
+            category="results",
+            labels={"model": "{model}"},
+        ),
+    log:
+        "results/logs/results_page/{model}.log",
+    benchmark:
+        "results/benchmarks/results_page/{model}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
+    resources:
+        mem_mb=1000,
+    params:
+        n_neurons=10,
+    script:
+        "../scripts/results_page.py"

@@ -115,3 +115,12 @@ def test_optimism_table_chooses_on_test_and_on_validation(tmp_path):
     assert paper["best-layer F1 k=16"] == pytest.approx(0.9)  # k = 16 capped at d_mlp = 8
     assert honest["best-layer F1 dense"] == pytest.approx(0.65)
     assert "| small | validation |" in markdown(table)
+
+
+def test_results_page_html_escapes_text_and_keeps_tables():
+    from sparseprobe.report.results_page import to_html
+
+    page = to_html("# T\n\n| a | b |\n|---|---|\n| <script>x</script> | 1<br>2 |\n", "T & co")
+    assert "<title>T &amp; co</title>" in page
+    assert "<table>" in page and "<td>1<br>2</td>" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page

@@ -202,6 +202,6 @@ def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
         "extract_activations_per_dataset": 7 * 11,  # large models: a job per (model, dataset)
         "probe_layers_per_dataset": 124 * 11, "model_summary": 7, "neuron_tables": 7, "scaling_summary": 1,
         "family_tables": 1, "plot_model": 7, "plot_family": 1, "neuron_case_studies": 7,
-        "neuron_ablation": 7,
+        "neuron_ablation": 7, "results_page": 7,
         "all": 1,
     }

@@ -186,7 +186,7 @@ def test_rerunning_one_model_plans_only_its_jobs(completed: Path):
     one_model = {"extract_activations": 1, "probe_layers": 1, "model_summary": 1}
     # what reads one model's summary: its neuron table, figures, case studies and ablation
     downstream = {"neuron_tables": 1, "plot_model": 1, "neuron_case_studies": 1,
-                  "neuron_ablation": 1}
+                  "neuron_ablation": 1, "results_page": 1}
     family = {"scaling_summary": 1, "family_tables": 1, "plot_family": 1}
     # the model selection: the family tables need two models, so none is planned
     assert plan(work, "--config", "models=[tiny-1]", "--forcerun", "extract_activations") == {
@@ -234,7 +234,7 @@ def test_local_checkpoint_sweep_adds_only_new_jobs_and_a_training_table(complete
     # adding two checkpoints: their jobs only (the ladder's are up to date; one checkpoint on
     # the size axis, so no new scaling table)
     per_model = {"neuron_tables": 2, "plot_model": 2, "neuron_case_studies": 2,
-                 "neuron_ablation": 2}
+                 "neuron_ablation": 2, "results_page": 2}
     assert plan(work, *configs) == {"model_fingerprint": 2, "extract_activations": 2,
                                     "probe_layers": 2,
                                     "model_summary": 2, **per_model, "training_summary": 1,
@@ -273,3 +273,16 @@ def test_neuron_case_studies_and_ablation(completed: Path):
         assert set(rows["feature"]) == {"fr"} and set(rows["in_class"]) == {True, False}
         assert (rows["n_tokens"] <= 23).all() and rows["loss_clean"].min() > 0
         assert (work / f"results/neurons/{model}/ablation.png").stat().st_size > 5000
+
+
+def test_results_page_shows_this_runs_tables(completed: Path):
+    """The report's results page of a model: its numbers are those of its own tables."""
+    work = completed
+    page = (work / "results/report/results/tiny-2.html").read_text()
+    neurons = pl.read_parquet(work / "results/summaries/models/tiny-2/neurons.parquet")
+    assert page.startswith("<!DOCTYPE html>") and "<table>" in page
+    assert f"<td>{neurons['f1'].mean():.3f}</td>" in page  # the headline's mean single-neuron F1
+    assert "Chosen on test vs chosen on validation" in page and "<td>validation</td>" in page
+    studies = pl.read_parquet(work / "results/neurons/tiny-2/case_studies.parquet")
+    for row in studies.iter_rows(named=True):  # each candidate with its contexts
+        assert f"<td>{row['dataset']} / {row['feature']}</td>" in page

@@ -101,6 +101,29 @@ def headline(run: Run) -> dict:
     return out
 
 
+HEADLINE_ROWS = ["mean best single-neuron F1", "binary features",
+                 "features with single F1 >= 0.9", "French neuron (layer, F1)",
+                 "German neuron (layer, F1)"]
+
+
+def _headline_column(h: dict) -> list[str]:
+    def neuron(key: str) -> str:
+        layer = h[f"{key}_layer"]
+        return "-" if layer is None else f"L{layer}, {_fmt(h[f'{key}_f1'])}"
+
+    return [_fmt(h["mean_single_f1"]), str(h["n_features"]), str(h["n_single_ge_0_9"]),
+            neuron("french"), neuron("german")]
+
+
+def headline_table(runs: list[Run]) -> pl.DataFrame:
+    """The :func:`headline` of each run, one column per model, and the paper's pythia-70m
+    figures (:data:`PAPER_PYTHIA_70M`) as the last column."""
+    columns = {"": HEADLINE_ROWS}
+    columns |= {run.model: _headline_column(headline(run)) for run in runs}
+    columns["pythia-70m (paper)"] = _headline_column(PAPER_PYTHIA_70M)
+    return pl.DataFrame(columns)
+
+
 def _snippet(text: str, start: int, end: int, left: int = 40, span: int = 40,
              right: int = 12) -> str:
     """A few characters before the span, the span (cut to ``span`` characters) in [[ ]], and a
@@ -274,11 +297,36 @@ CAVEATS = """\
 """
 
 
+OPTIMISM_TEXT = (
+    "Each headline twice per model: every choice (best layer, best single neuron) made on "
+    "the test split it is reported on (the paper's protocol) and made on the validation "
+    "split; every F1 is a test F1, over the same binary features. The difference is the "
+    "optimism of choosing on test."
+)
+
+CATEGORY_TEXT = (
+    "Mean over the category's binary features of: the best single neuron's test F1 "
+    "(`single_neuron`), the best layer's test F1 of mean_diff k-sparse probes at k = 1 and 16 "
+    "and of the dense probe (neuron and layer chosen on the validation split); `peak_layer`: "
+    "the layer (0-based) with the highest mean k = 16 validation F1."
+)
+
+NEURONS_TEXT = (
+    "The workflow's neuron case studies (results/neurons/MODEL/case_studies.parquet): each "
+    "feature's best single neuron, chosen and ranked on the validation split, with its test "
+    "F1 and the three labelled examples on which it fires hardest "
+    "(+ in class, - out of class; activation; the text around the span)."
+)
+
+PAPER_TEXT = (
+    "pythia-70m: the paper's released neuron tables (V0 weights, its own datasets); not a run "
+    "of this project."
+)
+
+
 def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
     """The whole docs/results.md text for ``model`` beside ``other``."""
     mine, theirs = category_table(model), category_table(other)
-    h, p = headline(model), PAPER_PYTHIA_70M
-    ho = headline(other)
     lines = [
         f"# Results: {model.model} and {other.model}",
         "",
@@ -292,42 +340,20 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "",
         "## Headline",
         "",
-        markdown(pl.DataFrame({
-            "": ["mean best single-neuron F1", "binary features", "features with single F1 >= 0.9",
-                 "French neuron (layer, F1)", "German neuron (layer, F1)"],
-            model.model: [_fmt(h["mean_single_f1"]), str(h["n_features"]),
-                          str(h["n_single_ge_0_9"]),
-                          f"L{h['french_layer']}, {_fmt(h['french_f1'])}",
-                          f"L{h['german_layer']}, {_fmt(h['german_f1'])}"],
-            other.model: [_fmt(ho["mean_single_f1"]), str(ho["n_features"]),
-                          str(ho["n_single_ge_0_9"]),
-                          f"L{ho['french_layer']}, {_fmt(ho['french_f1'])}",
-                          f"L{ho['german_layer']}, {_fmt(ho['german_f1'])}"],
-            "pythia-70m (paper)": [_fmt(p["mean_single_f1"]), str(p["n_features"]),
-                                   str(p["n_single_ge_0_9"]),
-                                   f"L{p['french_layer']}, {_fmt(p['french_f1'])}",
-                                   f"L{p['german_layer']}, {_fmt(p['german_f1'])}"],
-        })),
+        markdown(headline_table([model, other])),
         "",
-        "pythia-70m: the paper's released neuron tables (V0 weights, its own datasets); not a run "
-        "of this project.",
+        PAPER_TEXT,
         "",
         "## Chosen on test vs chosen on validation",
         "",
-        "Each headline twice per model: every choice (best layer, best single neuron) made on "
-        "the test split it is reported on (the paper's protocol) and made on the validation "
-        "split; every F1 is a test F1, over the same binary features. The difference is the "
-        "optimism of choosing on test.",
+        OPTIMISM_TEXT,
         "",
         markdown(optimism_table([model, *model_runs(model.results, model.config),
                                  other, *model_runs(other.results, other.config)])),
         "",
         f"## Per category: {model.model}",
         "",
-        "Mean over the category's binary features of: the best single neuron's test F1 "
-        "(`single_neuron`), the best layer's F1 of mean_diff k-sparse probes at k = 1 and 16 and "
-        "of the dense probe; `peak_layer`: the layer (0-based) with the highest mean k = 16 "
-        "validation F1.",
+        CATEGORY_TEXT,
         "",
         markdown(mine),
         "",
@@ -339,9 +365,7 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "",
         f"## Strongest monosemantic neuron candidates: {model.model}",
         "",
-        "The workflow's neuron case studies (results/neurons/MODEL/case_studies.parquet), "
-        "with the three labelled examples on which each neuron fires hardest "
-        "(+ in class, - out of class; activation; the text around the span).",
+        NEURONS_TEXT,
         "",
     ]
     lines += neuron_section(model, n_neurons)
@@ -370,7 +394,7 @@ def neuron_section(run: Run, n: int) -> list[str]:
     if not path.is_file():
         raise ReportError(f"model '{run.model}': {path} does not exist (neurons.case_studies)")
     studies = pl.read_parquet(path).sort("rank").head(n)
-    out = ["| rank | dataset / feature | layer | neuron | F1 | top contexts |",
+    out = ["| rank | dataset / feature | layer | neuron | test F1 | top contexts |",
            "|---|---|---|---|---|---|"]
     for row in studies.iter_rows(named=True):
         contexts = "<br>".join(top_contexts(run, row))

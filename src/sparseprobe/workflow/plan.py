@@ -380,6 +380,13 @@ class WorkflowPlan:
                     for family in self.training for dataset in self.datasets]
         return targets
 
+    def results_page_targets(self) -> list[str]:
+        """The report's results page of every selected model (it lists the model's neuron case
+        studies, so none when ``neurons.case_studies`` is 0)."""
+        if self.case_studies <= 0:
+            return []
+        return [f"results/report/results/{model}.html" for model in self.models]
+
     def neuron_targets(self) -> list[str]:
         """Neuron case studies of every selected model (unless ``neurons.case_studies`` is 0)
         and the ablation of the models and features of the ``ablation`` block."""
