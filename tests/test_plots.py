@@ -157,6 +157,18 @@ def test_best_layer_depth_points_are_best_layer_rows(tmp_path, drawn):
     assert fr.get_xscale() == "log"
 
 
+def test_best_layer_depth_draws_the_layers_within_the_interval(tmp_path, drawn):
+    # every layer of a model within the best one's interval: the bar spans depths 1/n .. 1
+    best = best_table().with_columns(relative_depth_low=1 / pl.col("n_layers"),
+                                     relative_depth_high=pl.lit(1.0))
+    plots.best_layer_depth(best, "langs", tmp_path / "r.png", k_values=[1])
+    fr = next(ax for ax in drawn[0].axes if ax.get_title() == "fr")
+    k1_bars = fr.collections[2]  # after the k=1 and dense markers
+    spans = sorted((round(seg[0][1], 3), seg[1][1]) for seg in k1_bars.get_segments())
+    assert spans == [(0.25, 1.0), (0.5, 1.0), (1.0, 1.0)]  # models of 4, 2 and 1 layers
+    assert len(fr.collections) == 4  # one bar set per series, nothing without the columns
+
+
 def test_feature_scaling_has_series_intervals_and_dynamic(tmp_path, drawn):
     dynamics = pl.DataFrame({"dataset": ["langs"], "feature": ["fr"], "dynamic": ["sparsifies"]})
     plots.feature_scaling(scaling_table(), dynamics, "langs", tmp_path / "d.png", k_values=[1, 16])

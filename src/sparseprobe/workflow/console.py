@@ -33,6 +33,7 @@ STAGES = {
     "plot_training": "training figures",
     "neuron_case_studies": "neuron case studies",
     "neuron_ablation": "neuron ablation",
+    "results_page": "results page",
 }
 #: the wildcards a job line names, in this order (others follow in the rule's order)
 WILDCARD_ORDER = ("model", "family", "dataset", "layers", "entry")

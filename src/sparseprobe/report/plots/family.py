@@ -24,8 +24,11 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
                      k_values: Sequence[int], svg: str | Path | None = None) -> None:
     """One family, one dataset: per feature, the relative depth ((layer+1)/n_layers) of the
     best layer of the top-k probe (each k of ``k_values``) and of the dense probe against model
-    size (log axis); the marker's fill is that layer's test F1. Reads Table 2 (best_layers) of
-    every model of the family, concatenated. A model's k is capped at its d_mlp."""
+    size (log axis); the marker's fill is that layer's test F1. Where the table has
+    ``relative_depth_low`` / ``relative_depth_high`` (the layers within the best layer's
+    interval, ``layers_within``), a vertical bar spans them: a best layer is that range, and a
+    long bar says the depth is not pinned down. Reads Table 2 (best_layers) of every model of
+    the family, concatenated. A model's k is capped at its d_mlp."""
     layout.require_columns(best_layers, BEST_COLUMNS, "best-layer table")
     rows = layout.select(best_layers, "best-layer table", dataset=dataset)
     sizes = sorted(rows["n_parameters"].unique().to_list())
@@ -39,8 +42,10 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
     with layout.style():
         grid = layout.Grid(len(features), f"{dataset}: depth of the best layer against model "
                            "size", colorbar=True, legend=handles, sharex=True, sharey=True)
+        ranged = {"relative_depth_low", "relative_depth_high"} <= set(rows.columns)
         for ax, (feature, task) in zip(grid.panels, features):
             sub = rows.filter(pl.col("feature") == feature)
+            bars = []
             for (label, k, marker), offset in zip(series, offsets):
                 points = _best_points(sub, task, k)
                 x = points["n_parameters"].to_numpy() * offset
@@ -48,6 +53,11 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
                 ax.scatter(x, points["relative_depth"], c=points[METRIC[task]], cmap="viridis",
                            norm=norm, marker=marker, s=26, edgecolors="black", linewidths=0.5,
                            zorder=2, label=label)
+                if ranged:
+                    bars.append((x, points["relative_depth_low"].to_numpy(),
+                                 points["relative_depth_high"].to_numpy()))
+            for x, low, high in bars:  # after the markers: ax.collections[:n] stay the series
+                ax.vlines(x, low, high, color="0.35", lw=1.6, alpha=0.55, zorder=1.5)
             layout.size_axis(ax, sizes)
             ax.set_ylim(-0.02, 1.08)
             ax.set_title(layout.feature_title(feature, task))
