@@ -367,19 +367,27 @@ def _engine_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSe
         for b, (data, neurons) in enumerate(chunk):
             scores = np.take(data.x_test, neurons, axis=1) @ fit.coef[b] + fit.intercept[b]
             val_scores = _linear_scores(data.x_val, neurons, fit.coef[b], fit.intercept[b])
-            rows.append({
-                "k": k,
-                "neurons": neurons.astype(np.int32).tolist(),
-                "coefficients": fit.coef[b].astype(np.float32).tolist(),
-                "intercept": float(fit.intercept[b]),
-                **probe_metrics(data.y_test, scores > 0, scores),
-                **validation_metrics(data.y_val, val_scores),
-                "_pred": scores > 0,
-                "converged": bool(fit.converged[b]),
-                "n_iter": int(fit.n_iter[b]),
-                "fit_seconds": seconds,
-            })
+            rows.append(_fit_row(k, neurons, fit, b, data, scores, val_scores, seconds))
     return rows
+
+
+def _fit_row(k: int, neurons: np.ndarray, fit, b: int, data: FeatureData, scores: np.ndarray,
+             val_scores: np.ndarray | None, seconds: float) -> dict:
+    """The result dict of probe ``b`` of a batched ``fit`` (coef, intercept, converged,
+    n_iter per probe) on ``neurons``: its weights and its test and validation metrics from
+    ``scores`` / ``val_scores`` (decision values, > 0 is positive)."""
+    return {
+        "k": k,
+        "neurons": np.asarray(neurons).astype(np.int32).tolist(),
+        "coefficients": fit.coef[b].astype(np.float32).tolist(),
+        "intercept": float(fit.intercept[b]),
+        **probe_metrics(data.y_test, scores > 0, scores),
+        **validation_metrics(data.y_val, val_scores),
+        "_pred": scores > 0,
+        "converged": bool(fit.converged[b]),
+        "n_iter": int(fit.n_iter[b]),
+        "fit_seconds": seconds,
+    }
 
 
 def _wide_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSettings
@@ -413,18 +421,8 @@ def _wide_rows(probes: list[tuple[FeatureData, np.ndarray]], settings: ProbeSett
         for b, j in enumerate(members):
             scores = all_scores[b].astype(np.float64)
             val_scores = None if val_all is None else val_all[b].astype(np.float64)
-            rows[j] = {
-                "k": len(neurons),
-                "neurons": np.asarray(neurons).astype(np.int32).tolist(),
-                "coefficients": fit.coef[b].astype(np.float32).tolist(),
-                "intercept": float(fit.intercept[b]),
-                **probe_metrics(probes[j][0].y_test, scores > 0, scores),
-                **validation_metrics(probes[j][0].y_val, val_scores),
-                "_pred": scores > 0,
-                "converged": bool(fit.converged[b]),
-                "n_iter": int(fit.n_iter[b]),
-                "fit_seconds": seconds,
-            }
+            rows[j] = _fit_row(len(neurons), neurons, fit, b, probes[j][0], scores,
+                               val_scores, seconds)
     return rows
 
 

@@ -324,6 +324,14 @@ PAPER_TEXT = (
 )
 
 
+def headline_sections(runs: list[Run], optimism_runs: list[Run]) -> list[str]:
+    """The "Headline" section (``runs`` beside the paper's pythia-70m) and the "Chosen on test
+    vs chosen on validation" section (every model of ``optimism_runs``), as Markdown lines."""
+    return ["## Headline", "", markdown(headline_table(runs)), "", PAPER_TEXT, "",
+            "## Chosen on test vs chosen on validation", "", OPTIMISM_TEXT, "",
+            markdown(optimism_table(optimism_runs)), ""]
+
+
 def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
     """The whole docs/results.md text for ``model`` beside ``other``."""
     mine, theirs = category_table(model), category_table(other)
@@ -338,19 +346,9 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "Regenerate: `sparseprobe results-doc --results results --config config/minilm.yaml "
         "--compare ladder-7 --compare-results RESULTS_OF_THE_DEFAULT_RUN`.",
         "",
-        "## Headline",
-        "",
-        markdown(headline_table([model, other])),
-        "",
-        PAPER_TEXT,
-        "",
-        "## Chosen on test vs chosen on validation",
-        "",
-        OPTIMISM_TEXT,
-        "",
-        markdown(optimism_table([model, *model_runs(model.results, model.config),
-                                 other, *model_runs(other.results, other.config)])),
-        "",
+        *headline_sections([model, other],
+                           [model, *model_runs(model.results, model.config),
+                            other, *model_runs(other.results, other.config)]),
         f"## Per category: {model.model}",
         "",
         CATEGORY_TEXT,
