@@ -114,6 +114,11 @@ def test_neuron_table_is_checked(tmp_path, table_path):
     tied = neuron_table([("d", "b", 0, 1, 1.0, 0.9, 1.0), ("d", "a", 0, 2, 1.0, 0.9, 1.0),
                          ("d", "c", 0, 3, 1.0, 1.0, 1.0)])
     assert top_neurons(tied, 3)["feature"].to_list() == ["c", "a", "b"]
+    # chosen on validation: ranked on val_f1, ties on val_mcc; the test F1 / MCC play no part
+    validated = tied.with_columns(val_f1=pl.Series([1.0, 1.0, 0.5]),
+                                  val_mcc=pl.Series([0.8, 0.9, 1.0]),
+                                  mcc=pl.Series([1.0, 0.0, 1.0]))
+    assert top_neurons(validated, 3)["feature"].to_list() == ["a", "b", "c"]
     bad = tmp_path / "bad.parquet"
     pl.read_parquet(table_path).drop("neuron").write_parquet(bad)
     with pytest.raises(NeuronStudyError, match=r"bad.parquet.*\['neuron'\]"):

@@ -108,6 +108,13 @@ def test_optimism_table_chooses_on_test_and_on_validation(tmp_path):
     with_category(to_frame(rows)).write_parquet(out / "probes.parquet")
     table = optimism_table([Run("small", tmp_path, "config/x.yaml")])
     assert table["chosen on"].to_list() == ["test", "validation"]
+    from sparseprobe.report.results_doc import _chosen_on
+
+    mixed = pl.DataFrame({"dataset": ["d"] * 3, "feature": ["a", "a", "b"],
+                          "selected_on": ["validation", "test", "validation"]})
+    assert _chosen_on(mixed, "validation") == "validation (1 of 2 features on test)"
+    assert _chosen_on(mixed.with_columns(selected_on=pl.lit("test")), "validation") == \
+        "test (no validation split)"
     paper, honest = table.rows(named=True)
     assert paper["mean single-neuron F1"] == pytest.approx(0.9)
     assert honest["mean single-neuron F1"] == pytest.approx(0.6)

@@ -172,9 +172,7 @@ def optimism_rows(probes: pl.DataFrame) -> list[dict]:
         for selection in summaries.SELECTIONS[::-1]:
             best = summaries.best_layers(rows, selection)
             neurons = summaries.best_neurons(rows, selection)
-            on = "validation" if (best["selected_on"] == "validation").all() else "test"
-            if selection == "validation" and on == "test":
-                on = "test (no validation split)"
+            on = _chosen_on(best, selection)
 
             def mean(method: str, k: int | None = None) -> float | None:
                 part = best.filter(pl.col("method") == method)
@@ -191,6 +189,21 @@ def optimism_rows(probes: pl.DataFrame) -> list[dict]:
                 "best-layer F1 dense": mean("dense"),
             })
     return out
+
+
+def _chosen_on(best: pl.DataFrame, selection: str) -> str:
+    """The "chosen on" label of one optimism row (``best``: its best-layer rows): the split,
+    and how many features fell back to test where they had no usable validation rows."""
+    if selection == "test":
+        return "test"
+    features = best.select("dataset", "feature").n_unique()
+    on_test = best.filter(pl.col("selected_on") != "validation").select(
+        "dataset", "feature").n_unique()
+    if on_test == features:
+        return "test (no validation split)"
+    if on_test == 0:
+        return "validation"
+    return f"validation ({on_test} of {features} features on test)"
 
 
 def model_runs(results: Path, config: str) -> list[Run]:

@@ -56,13 +56,17 @@ def read_neuron_table(path: str | Path) -> pl.DataFrame:
 
 
 def top_neurons(table: pl.DataFrame, n: int) -> pl.DataFrame:
-    """The ``n`` rows with the highest F1 on the split that chose them (``val_f1`` where the
-    table has one, else the test ``f1``; ties: higher MCC, then dataset and feature name), with
-    a 1-based ``rank`` column. Rows without an F1 never rank."""
-    chosen = (pl.coalesce("val_f1", "f1") if "val_f1" in table.columns else pl.col("f1"))
+    """The ``n`` rows with the highest F1 on the split that chose them (``val_f1`` / ``val_mcc``
+    where the table has them, else the test ``f1`` / ``mcc``, row by row; ties: higher MCC on
+    that split, then dataset and feature name), with a 1-based ``rank`` column. Rows without an
+    F1 never rank. The test split plays no part in the order of validation-chosen rows."""
+    validated = {"val_f1", "val_mcc"} <= set(table.columns)
+    f1 = pl.coalesce("val_f1", "f1") if validated else pl.col("f1")
+    mcc = (pl.when(pl.col("val_f1").is_not_null()).then(pl.col("val_mcc"))
+           .otherwise(pl.col("mcc")) if validated else pl.col("mcc"))
     return (
         table.filter(pl.col("f1").is_not_null())
-        .sort([chosen, pl.col("mcc"), pl.col("dataset"), pl.col("feature")],
+        .sort([f1, mcc, pl.col("dataset"), pl.col("feature")],
               descending=[True, True, False, False], nulls_last=True)
         .head(n)
         .with_row_index("rank", offset=1)
