@@ -29,6 +29,7 @@ from sparseprobe.errors import ReportError
 from sparseprobe.report.plots import layout
 from sparseprobe.report.plots.family import (
     BEST_COLUMNS,
+    BEST_RANGE_COLUMNS,
     DYNAMICS_COLUMNS,
     MODELS_COLUMNS,
     SCALING_COLUMNS,
@@ -47,7 +48,7 @@ from sparseprobe.report.plots.model import PROBE_COLUMNS, f1_heatmap, sparsity_b
 from sparseprobe.report.plots.training import TRAINING_COLUMNS, training_dynamics
 
 __all__ = [
-    "BEST_COLUMNS", "CATEGORY_PALETTE", "DYNAMICS_COLUMNS", "METRIC", "MODELS_COLUMNS",
+    "BEST_COLUMNS", "BEST_RANGE_COLUMNS", "CATEGORY_PALETTE", "DYNAMICS_COLUMNS", "METRIC", "MODELS_COLUMNS",
     "PROBE_COLUMNS", "SCALING_COLUMNS", "SPARSE_METHOD", "TRAINING_COLUMNS", "best_layer_depth",
     "f1_heatmap", "family_scaling", "feature_scaling", "layout", "require_columns",
     "size_label", "sparsity_by_layer", "training_dynamics", "write_all_family_figures",
@@ -80,6 +81,13 @@ def write_all_model_figures(probes_path: str | Path, datasets: Sequence[str], ou
                    svg=out / f"heatmap__{dataset}.svg")
 
 
+def _best_rows(path: str | Path) -> pl.DataFrame:
+    """One model's Table 2 as the best-layer figure reads it: BEST_COLUMNS, and the layer range
+    within the best layer's interval where the table has it (tables of older runs do not)."""
+    table = _read(path, BEST_COLUMNS)
+    return table.select(BEST_COLUMNS + [c for c in BEST_RANGE_COLUMNS if c in table.columns])
+
+
 def write_all_family_figures(best_paths: Sequence[str | Path], scaling_path: str | Path,
                              dynamics_path: str | Path, models_path: str | Path,
                              datasets: Sequence[str], out_dir: str | Path,
@@ -89,7 +97,7 @@ def write_all_family_figures(best_paths: Sequence[str | Path], scaling_path: str
     7), and the family summary (``summary``, Table 6), each as PNG and SVG in ``out_dir``. Each
     table is read once."""
     out_dir = Path(out_dir)
-    best = pl.concat([_read(path, BEST_COLUMNS).select(BEST_COLUMNS) for path in best_paths])
+    best = pl.concat([_best_rows(path) for path in best_paths], how="diagonal")
     scaling = _read(scaling_path, SCALING_COLUMNS)
     dynamics = _read(dynamics_path, DYNAMICS_COLUMNS)
     for dataset in datasets:

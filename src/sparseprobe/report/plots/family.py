@@ -18,6 +18,8 @@ from sparseprobe.report.plots.layout import METRIC, SERIES_COLORS, SPARSE_METHOD
 
 BEST_COLUMNS = ["model", "n_parameters", "dataset", "feature", "task", "method", "k",
                 "relative_depth", "f1", "r2"]
+#: optional: the relative depths of the layers within the best layer's interval (drawn as a bar)
+BEST_RANGE_COLUMNS = ["relative_depth_low", "relative_depth_high"]
 
 
 def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
@@ -39,10 +41,13 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
     norm = mcolors.Normalize(0, 1)
     handles = [plt.Line2D([], [], marker=m, ls="", color="white", markeredgecolor="black",
                           markersize=6, label=label) for label, _, m in series]
+    if set(BEST_RANGE_COLUMNS) <= set(rows.columns):
+        handles.append(plt.Line2D([], [], color="0.35", alpha=0.45, lw=1.2,
+                                  label="layers within the best one's interval"))
     with layout.style():
         grid = layout.Grid(len(features), f"{dataset}: depth of the best layer against model "
                            "size", colorbar=True, legend=handles, sharex=True, sharey=True)
-        ranged = {"relative_depth_low", "relative_depth_high"} <= set(rows.columns)
+        ranged = len(handles) > len(series)
         for ax, (feature, task) in zip(grid.panels, features):
             sub = rows.filter(pl.col("feature") == feature)
             bars = []
@@ -57,7 +62,7 @@ def best_layer_depth(best_layers: pl.DataFrame, dataset: str, out: str | Path,
                     bars.append((x, points["relative_depth_low"].to_numpy(),
                                  points["relative_depth_high"].to_numpy()))
             for x, low, high in bars:  # after the markers: ax.collections[:n] stay the series
-                ax.vlines(x, low, high, color="0.35", lw=1.6, alpha=0.55, zorder=1.5)
+                ax.vlines(x, low, high, color="0.35", lw=1.2, alpha=0.45, zorder=1.5)
             layout.size_axis(ax, sizes)
             ax.set_ylim(-0.02, 1.08)
             ax.set_title(layout.feature_title(feature, task))
