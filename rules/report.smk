@@ -123,7 +123,6 @@ rule results_page:
         probes="results/summaries/models/{model}/probes.parquet",
         best="results/summaries/models/{model}/best_layers.parquet",
         neurons="results/summaries/models/{model}/neurons.parquet",
-        case_studies="results/neurons/{model}/case_studies.parquet",
         datasets=[dataset_files(dataset) for dataset in DATASETS],
         activations=expand("results/activations/{{model}}/{dataset}", dataset=DATASETS),
     output:

@@ -283,6 +283,13 @@ def test_results_page_shows_this_runs_tables(completed: Path):
     assert page.startswith("<!DOCTYPE html>") and "<table>" in page
     assert f"<td>{neurons['f1'].mean():.3f}</td>" in page  # the headline's mean single-neuron F1
     assert "Chosen on test vs chosen on validation" in page and "<td>validation</td>" in page
-    studies = pl.read_parquet(work / "results/neurons/tiny-2/case_studies.parquet")
-    for row in studies.iter_rows(named=True):  # each candidate with its contexts
+    from sparseprobe.report.results_doc import CANDIDATE_MIN_F1
+    from sparseprobe.summaries.neurons import candidate_neurons
+
+    probes = pl.read_parquet(work / "results/summaries/models/tiny-2/probes.parquet")
+    candidates = candidate_neurons(probes, CANDIDATE_MIN_F1, per_feature=1)
+    for row in candidates.head(10).iter_rows(named=True):  # each candidate, chosen on validation
         assert f"<td>{row['dataset']} / {row['feature']}</td>" in page
+        assert f"<td>{row['val_f1']:.3f}</td>" in page
+    if candidates.is_empty():
+        assert "No single neuron reaches validation F1" in page

@@ -302,7 +302,8 @@ CAVEATS = """\
   embeddings, not trained as a language model.
 - **Different data.** The paper's pythia-70m figures come from its own datasets (Pile, EuroParl,
   GitHub, UD EWT, arXiv) and about 100 features; this run's come from the pinned offline builders
-  (docs/datasets.md) with the default caps, at a few hundred examples per dataset.
+  (docs/datasets.md) with the default caps (sized for about 30 test positives per binary
+  feature, fewer for LaTeX).
 - **Different weights.** The paper used the original (V0) Pythia checkpoints; neuron indices and
   layers do not transfer between checkpoints, let alone between models.
 - Default probing methods only (`mean_diff` k-sparse probes, the exhaustive best single neuron,
@@ -324,10 +325,17 @@ CATEGORY_TEXT = (
     "the layer (0-based) with the highest mean k = 16 validation F1."
 )
 
+CANDIDATE_MIN_F1 = 0.9
+"""The validation F1 a single neuron must reach to be listed as a candidate (the CLI's --min-f1 0.9 of the README)."""
+
+
 NEURONS_TEXT = (
-    "The workflow's neuron case studies (results/neurons/MODEL/case_studies.parquet): each "
-    "feature's best single neuron, chosen and ranked on the validation split, with its test "
-    "F1 and the three labelled examples on which it fires hardest "
+    "The candidate list of `sparseprobe neurons` (one neuron per feature here): single neurons "
+    f"whose validation F1 reaches {CANDIDATE_MIN_F1}, ranked by specificity (the margin of its "
+    "validation F1 over the same neuron's best other feature of the dataset, divided by how "
+    "many neurons reach the threshold for the feature: a feature that many neurons separate "
+    "is easy, not evidence of a dedicated neuron). The test F1 played no part in the choice. "
+    "Each with the three labelled examples on which the neuron fires hardest "
     "(+ in class, - out of class; activation; the text around the span)."
 )
 
@@ -401,14 +409,23 @@ def shape_of(run: Run) -> str:
 
 
 def neuron_section(run: Run, n: int) -> list[str]:
-    path = run.results / "neurons" / run.model / "case_studies.parquet"
-    if not path.is_file():
-        raise ReportError(f"model '{run.model}': {path} does not exist (neurons.case_studies)")
-    studies = pl.read_parquet(path).sort("rank").head(n)
-    out = ["| rank | dataset / feature | layer | neuron | test F1 | top contexts |",
-           "|---|---|---|---|---|---|"]
-    for row in studies.iter_rows(named=True):
+    """The model's ``n`` most specific candidate neurons, at most one per feature
+    (:func:`sparseprobe.summaries.neurons.candidate_neurons` on the model's probe table:
+    validation F1 >= CANDIDATE_MIN_F1, ranked by margin over the neuron's other features divided
+    by how many neurons reach the threshold), each with its test F1 and top contexts."""
+    from sparseprobe.summaries.neurons import candidate_neurons
+
+    candidates = candidate_neurons(run.table("probes"), CANDIDATE_MIN_F1, per_feature=1).head(n)
+    out = ["| rank | dataset / feature | layer | neuron | val F1 | test F1 | neurons >= "
+           f"{CANDIDATE_MIN_F1} | next feature (val F1) | top contexts |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    if candidates.is_empty():
+        return [f"No single neuron reaches validation F1 {CANDIDATE_MIN_F1} for any feature."]
+    for row in candidates.iter_rows(named=True):
         contexts = "<br>".join(top_contexts(run, row))
+        other = ("-" if row["other_feature"] is None
+                 else f"{row['other_feature']} ({row['other_val_f1']:.3f})")
         out.append(f"| {row['rank']} | {row['dataset']} / {row['feature']} | {row['layer']} | "
-                   f"{row['neuron']} | {row['f1']:.3f} | {contexts} |")
+                   f"{row['neuron']} | {row['val_f1']:.3f} | {_fmt(row['test_f1'])} | "
+                   f"{row['n_neurons']} | {other} | {contexts} |")
     return out

@@ -381,10 +381,7 @@ class WorkflowPlan:
         return targets
 
     def results_page_targets(self) -> list[str]:
-        """The report's results page of every selected model (it lists the model's neuron case
-        studies, so none when ``neurons.case_studies`` is 0)."""
-        if self.case_studies <= 0:
-            return []
+        """The report's results page of every selected model."""
         return [f"results/report/results/{model}.html" for model in self.models]
 
     def neuron_targets(self) -> list[str]:
