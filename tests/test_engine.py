@@ -133,3 +133,21 @@ def test_wide_probes_match_sklearn_on_every_row(monkeypatch):
     dense = [rows[-1] for rows in wide_rows]
     assert all(r["method"] == "dense" and r["k"] == d for r in dense)
     assert len({r["fit_seconds"] for r in dense}) == 1  # one solve for the three features
+
+
+def test_balanced_weights_match_sklearn_per_probe_and_ignore_padding():
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    from sparseprobe.probing.engine import balanced_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.random((3, 40)) < np.array([[0.2], [0.5], [0.7]])
+    mask = np.ones_like(y)
+    mask[2, 30:] = False  # the third probe has 30 real rows
+    weights = balanced_weights(y, mask)
+    for b in range(3):
+        real = mask[b]
+        np.testing.assert_allclose(weights[b, real], compute_sample_weight("balanced", y[b, real]))
+    assert (weights[2, 30:] == 0).all()
+    with pytest.raises(ValueError, match="both classes"):
+        balanced_weights(np.zeros((1, 5), dtype=bool))

@@ -155,6 +155,20 @@ def array_backend(device: str):
     return _Torch(device)
 
 
+def balanced_weights(y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per-example weights [batch, n] of sklearn's ``class_weight="balanced"`` for each probe of
+    a batch (n_real / (2 n_class) on its real rows, 0 on the padding ``mask`` leaves out).
+    Raises ValueError when a probe's real rows lack one of the classes."""
+    y = np.asarray(y, dtype=bool)
+    real = np.ones_like(y) if mask is None else np.asarray(mask, dtype=bool)
+    n_real = real.sum(1, keepdims=True).astype(np.float64)
+    n_pos = (y & real).sum(1, keepdims=True).astype(np.float64)
+    if ((n_pos == 0) | (n_pos == n_real)).any():
+        raise ValueError("every probe of a batch needs both classes in its labels")
+    return np.where(y, n_real / (2 * np.maximum(n_pos, 1)),
+                    n_real / (2 * np.maximum(n_real - n_pos, 1))) * real
+
+
 def fit_logistic_batch(
     x: np.ndarray,
     y: np.ndarray,
@@ -182,14 +196,8 @@ def fit_logistic_batch(
     """
     xp = array_backend(device)
     y = np.asarray(y, dtype=bool)
-    real = np.ones_like(y) if mask is None else np.asarray(mask, dtype=bool)
     batch, n, k = np.shape(x)
-    n_real = real.sum(1, keepdims=True).astype(np.float64)
-    n_pos = (y & real).sum(1, keepdims=True).astype(np.float64)
-    if ((n_pos == 0) | (n_pos == n_real)).any():
-        raise ValueError("every probe of a batch needs both classes in its labels")
-    sw_np = np.where(y, n_real / (2 * np.maximum(n_pos, 1)),
-                     n_real / (2 * np.maximum(n_real - n_pos, 1))) * real
+    sw_np = balanced_weights(y, mask)
     t = xp.asarray(y * 2.0 - 1.0, dtype=np.float64)
     sw = xp.asarray(sw_np, dtype=np.float64)
     xa = xp.with_intercept(x, np.float64)  # [B, n, k+1]: the design and a column of ones

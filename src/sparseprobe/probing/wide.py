@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparseprobe.probing.engine import BatchFit
+from sparseprobe.probing.engine import BatchFit, balanced_weights
 
 
 def _products(x: np.ndarray):
@@ -55,13 +55,7 @@ def fit_logistic_lbfgs(
     y = np.asarray(y, dtype=bool)
     batch, n = y.shape
     d = x.shape[-1]
-    real = np.ones_like(y) if mask is None else np.asarray(mask, dtype=bool)
-    n_real = real.sum(1, keepdims=True).astype(np.float64)
-    n_pos = (y & real).sum(1, keepdims=True).astype(np.float64)
-    if ((n_pos == 0) | (n_pos == n_real)).any():
-        raise ValueError("every probe of a batch needs both classes in its labels")
-    sw = np.where(y, n_real / (2 * np.maximum(n_pos, 1)),
-                  n_real / (2 * np.maximum(n_real - n_pos, 1))) * real
+    sw = balanced_weights(y, mask)
     t = y * 2.0 - 1.0
     csw = C * sw
     scale = C * sw.sum(1)  # sklearn's normalisation of the objective
