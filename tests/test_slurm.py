@@ -164,7 +164,7 @@ def test_every_job_ran_through_sbatch(slurm_run):
         "rule_build_dataset": 2, "rule_ladder_corpus": 1, "rule_ladder_tokenizer": 1,
         "rule_ladder_train": 2, "rule_extract_activations": 2, "rule_model_summary": 2,
         "rule_neuron_tables": 2, "rule_plot_model": 2, "rule_scaling_summary": 1,
-        "rule_family_tables": 1, "rule_plot_family": 1,
+        "rule_family_tables": 1, "rule_plot_family": 1, "rule_results_page": 2,
         "group_probes_probe_layers": 1,  # the 2 probe jobs (a small model's: both datasets) in one
     }
     # the group's two jobs, each finished once
