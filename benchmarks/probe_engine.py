@@ -30,8 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from sparseprobe.probing.sweep import (  # noqa: E402
-    FeatureData, ProbeSettings, k_values, prepare, probe_metrics, sweep_layer)
+from sparseprobe.probing.metrics import probe_metrics  # noqa: E402
+from sparseprobe.probing.splits import FeatureData  # noqa: E402
+from sparseprobe.probing.sweep import ProbeSettings, k_values, prepare, sweep_layer  # noqa: E402
 
 
 def synthetic_layer(examples: int, neurons: int, features: int, seed: int = 0):

@@ -148,7 +148,7 @@ def synthetic_features(examples: int, neurons: int, features: int, seed: int = 0
     """One layer's activations (float32, as read from a float16 store), generated in row blocks
     (no full-size temporaries), and ``features`` binary features labelling every example (one
     shared train/test pair of arrays, as ``probe_layer`` builds for such a dataset)."""
-    from sparseprobe.probing.sweep import FeatureData
+    from sparseprobe.probing.splits import FeatureData
 
     rng = np.random.default_rng(seed)
     layer = np.empty((examples, neurons), dtype=np.float32)
@@ -235,7 +235,8 @@ def child_pieces(neurons: int, examples: int) -> dict:
     mean difference and their columns), the random-basis rotation of both splits, and the
     bootstrap intervals of the 184 probes a feature gets with config/full.yaml."""
     from sparseprobe.probing import selection
-    from sparseprobe.probing.sweep import PAPER_K_GRID, bootstrap_f1, prepare
+    from sparseprobe.probing.metrics import bootstrap_f1
+    from sparseprobe.probing.sweep import PAPER_K_GRID, prepare
 
     settings = full_settings(None)
     _, datas = synthetic_features(examples, neurons, 1)

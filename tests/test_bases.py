@@ -268,7 +268,8 @@ def test_a_planted_latent_is_found_by_single_unit_probing(planted, trained):
     """A label that is "atom j is present" is read by one SAE latent (the one whose decoder row
     is atom j) at F1 near 1 by the single-neuron probe; no single input coordinate reads it
     as well, since the atoms are random directions."""
-    from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+    from sparseprobe.probing.splits import FeatureData
+    from sparseprobe.probing.sweep import ProbeSettings, sweep_layer
 
     rows, codes, dictionary = planted
     atom = 5

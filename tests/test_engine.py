@@ -7,7 +7,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from sparseprobe.probing.engine import fit_logistic_batch
-from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+from sparseprobe.probing.splits import FeatureData
+from sparseprobe.probing.sweep import ProbeSettings, sweep_layer
 
 
 def _problems(batch=6, n=400, k=8, seed=0):

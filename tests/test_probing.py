@@ -4,11 +4,11 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from sparseprobe.errors import ProbeError
+from sparseprobe.probing.metrics import probe_metrics
+from sparseprobe.probing.splits import FeatureData
 from sparseprobe.probing.sweep import (
-    FeatureData,
     ProbeSettings,
     heuristic_sweep,
-    probe_metrics,
     rank_mean_difference,
     scale_by_train_std,
 )
@@ -202,7 +202,7 @@ def _grouped_dataset(n_docs=60, per_doc=4, seed=0):
 
 
 def test_validation_split_holds_out_whole_train_documents_seeded():
-    from sparseprobe.probing.sweep import feature_splits
+    from sparseprobe.probing.splits import feature_splits
 
     dataset = _grouped_dataset()
     (split,) = feature_splits(dataset, 0.25, seed=42)

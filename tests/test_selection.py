@@ -8,7 +8,8 @@ import pytest
 
 from sparseprobe.errors import ProbeError
 
-from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+from sparseprobe.probing.splits import FeatureData
+from sparseprobe.probing.sweep import ProbeSettings, sweep_layer
 from sparseprobe.probing.selection import RANKINGS, random_rotation, rank, telescope_supports
 
 
@@ -180,7 +181,7 @@ def test_mean_difference_equals_the_class_means():
 
 def test_bootstrap_interval_equals_resampling_the_test_split():
     """The shared resample counts give exactly the interval of resampling (y, pred) directly."""
-    from sparseprobe.probing.sweep import bootstrap_f1
+    from sparseprobe.probing.metrics import bootstrap_f1
 
     rng = np.random.default_rng(3)
     for n, seed in ((40, 1), (700, 2)):

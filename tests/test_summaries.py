@@ -280,7 +280,8 @@ def coin_flip_probes(n_features=8, n_layers=4, d=64, seed=5) -> pl.DataFrame:
     coin-flip labels on Gaussian activations: no neuron carries any feature."""
     import numpy as np
 
-    from sparseprobe.probing.sweep import FeatureData, ProbeSettings, sweep_layer
+    from sparseprobe.probing.splits import FeatureData
+    from sparseprobe.probing.sweep import ProbeSettings, sweep_layer
 
     rng = np.random.default_rng(seed)
     settings = ProbeSettings(k_grid=(1,), dense=False, methods=("mean_diff", "single_neuron"))

@@ -5,21 +5,18 @@ position, the paper's side experiment) get the same sweep with |Pearson correlat
 split as the ranking and a ridge regression (penalty chosen by leave-one-out on the train split,
 sklearn ``RidgeCV``) as the probe; their rows carry R^2 and mean absolute error on the test split.
 
-Three splits, grouped by document (no document in two of them): the dataset's fixed test split,
-and its train split cut into *train* proper and *validation* (``split.validation_fraction`` of the
-train examples, grouped by ``document_id`` and stratified by ``stratum``, seeded; one cut per
-dataset, so every feature, model and layer sees the same one: :func:`validation_mask`). Train
-ranks, scales and fits; every probe is then scored on validation (``val_*`` columns) and on test.
-The summaries choose (best layer, best single neuron, neurons for case studies and ablation) on
-the ``val_*`` columns and report the test columns of what they chose (docs/summaries.md).
+Train ranks, scales and fits; every probe is then scored on validation (``val_*`` columns) and
+on test (the three splits: :mod:`sparseprobe.probing.splits`). The summaries choose (best layer,
+best single neuron, neurons for case studies and ablation) on the ``val_*`` columns and report
+the test columns of what they chose (docs/summaries.md).
 
 For each feature: activations are scaled by ``scale`` x the per-neuron train std (no centering,
 as in the paper); neurons are ranked by |mean(pos) - mean(neg)| on the train split only; for each
 k a class-balanced L2 logistic regression is fitted on the top-k neurons; the dense probe uses
 every neuron, and (``shuffled_control``) the ``shuffled_dense`` control is the dense probe
-refitted on permuted train labels. Metrics are sklearn.metrics' definitions (computed from one
-confusion count, checked against sklearn.metrics in the tests), ROC-AUC and PR-AUC from the
-decision scores (not from hard predictions, the reference code's bug).
+refitted on permuted train labels. Metrics are sklearn.metrics' definitions
+(:mod:`sparseprobe.probing.metrics`), ROC-AUC and PR-AUC from the decision scores (not from hard
+predictions, the reference code's bug).
 
 What a row establishes: how well a linear read-out of these k neurons separates the feature on
 held-out examples. It does not establish that the model uses those neurons for the feature.
@@ -27,32 +24,32 @@ held-out examples. It does not establish that the model uses those neurons for t
 
 from __future__ import annotations
 
-import functools
 import time
 import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sparseprobe.datasets.schema import stable_seed
-
 from sparseprobe.errors import ProbeError
+from sparseprobe.probing.metrics import (
+    CLASSIFICATION_METRICS,
+    VALIDATION_METRICS,
+    bootstrap_f1,
+    probe_metrics,
+    usable,
+    validation_metrics,
+)
+from sparseprobe.probing.splits import (
+    FeatureData,
+    FeatureSplit,
+    feature_splits,
+    seed32,
+    shared_feature_data,
+)
 
 PAPER_K_GRID = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 32, 64, 128, 256)
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-4, 2, 13))
 """Ridge penalties tried by leave-one-out on the train split (regression targets)."""
-CLASSIFICATION_METRICS = ("f1", "precision", "recall", "accuracy", "balanced_accuracy", "mcc",
-                          "roc_auc", "pr_auc")
-REGRESSION_METRICS = ("r2", "mae")
-VALIDATION_METRICS = tuple(f"val_{m}" for m in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS))
-"""The validation-split copies of every metric (null where a feature has no validation part,
-or its validation part holds a single class)."""
-
-
-def _seed32(*parts: object) -> int:
-    """The low 32 bits of :func:`stable_seed`: the seeds of rankings, rotations, label shuffles
-    and bootstrap resamples (their streams are fixed by it)."""
-    return stable_seed(*parts) & 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -77,26 +74,6 @@ class ProbeSettings:
     device: str = "auto"  # the engine's arrays: auto (GPU if any, else numpy) | numpy | cpu | cuda
     shuffled_control: bool = False  # with dense: the dense probe on permuted train labels too
     # (config/schema.yaml turns it on for workflow runs: the control of the headlines)
-
-
-@dataclass(frozen=True)
-class FeatureData:
-    """One feature's design matrices on one layer (already split). ``y`` is bool for a binary
-    feature and float for a regression target (``task``). ``x_val`` / ``y_val``: the validation
-    part (None: none; its metrics are then null)."""
-
-    feature: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    task: str = "classification"
-    x_val: np.ndarray | None = None
-    y_val: np.ndarray | None = None
-
-    def with_train_labels(self, y_train: np.ndarray) -> FeatureData:
-        """The same design with other train labels (the shuffled-label controls)."""
-        return replace(self, y_train=y_train)
 
 
 def scale_by_train_std(x_train: np.ndarray, x_test: np.ndarray, factor: float,
@@ -128,74 +105,6 @@ def rank_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     denom = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum())
     corr = np.divide(xc.T @ yc, denom, out=np.zeros(x.shape[1]), where=denom > 0)
     return np.argsort(-np.abs(corr), kind="stable")
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``values``, ties sharing their average rank (as scipy's rankdata)."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    starts = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
-    group = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
-    last = np.r_[first[1:], len(values)] - 1
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = (first[group] + last[group]) / 2.0 + 1.0
-    return ranks
-
-
-def probe_metrics(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Test-split metrics of a binary probe; AUCs use the decision scores.
-
-    The same definitions as sklearn.metrics (f1/precision/recall with zero_division=0,
-    balanced accuracy = mean per-class recall, MCC = 0 when undefined, ROC-AUC with tied scores
-    counted half, PR-AUC = sklearn's uninterpolated average precision), computed from one
-    confusion count: sklearn's per-call input validation cost ~40 ms per probe, more than most
-    fits. tests/test_probing.py checks every value against sklearn.metrics.
-    """
-    y = np.asarray(y_true, dtype=bool)
-    p = np.asarray(y_pred, dtype=bool)
-    s = np.asarray(scores, dtype=np.float64)
-    tp = float(np.sum(y & p))
-    fp = float(np.sum(~y & p))
-    fn = float(np.sum(y & ~p))
-    tn = float(len(y)) - tp - fp - fn
-    n_pos, n_neg = tp + fn, tn + fp
-    mcc_denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    ranks = _average_ranks(s)
-    order = np.argsort(-s, kind="mergesort")
-    hits = y[order]
-    thresholds = np.r_[np.flatnonzero(np.diff(s[order])), len(s) - 1]
-    tps = np.cumsum(hits)[thresholds]
-    precision_at = tps / (thresholds + 1.0)
-    recall_at = tps / n_pos
-    return {
-        **dict.fromkeys(REGRESSION_METRICS),
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / n_pos if n_pos else 0.0,
-        "accuracy": (tp + tn) / len(y),
-        "balanced_accuracy": (tp / n_pos + tn / n_neg) / 2,
-        "mcc": (tp * tn - fp * fn) / mcc_denominator if mcc_denominator else 0.0,
-        "roc_auc": (ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg),
-        "pr_auc": float(np.sum(np.diff(np.r_[0.0, recall_at]) * precision_at)),
-    }
-
-
-def _usable(y: np.ndarray | None, task: str = "classification") -> bool:
-    """Whether a split's labels can be scored: present, and two classes (two values)."""
-    if y is None or len(y) == 0:
-        return False
-    if task == "regression":
-        return np.unique(y).size > 1
-    return bool(y.any() and not y.all())
-
-
-def validation_metrics(y_val: np.ndarray | None, scores: np.ndarray | None) -> dict:
-    """The ``val_*`` columns of a binary probe from its validation decision scores (null when
-    the feature has no usable validation part)."""
-    if scores is None or not _usable(y_val):
-        return dict.fromkeys(VALIDATION_METRICS)
-    return {f"val_{m}": v for m, v in probe_metrics(y_val, scores > 0, scores).items()}
 
 
 def _linear_scores(x: np.ndarray | None, neurons: np.ndarray, coef: np.ndarray,
@@ -255,7 +164,7 @@ def fit_regression_probe(data: FeatureData, neurons: np.ndarray, settings: Probe
     seconds = time.perf_counter() - started
     pred = model.predict(data.x_test[:, neurons])
     val = dict.fromkeys(VALIDATION_METRICS)
-    if _usable(data.y_val, "regression"):
+    if usable(data.y_val, "regression"):
         val_pred = model.predict(data.x_val[:, neurons])
         val.update(val_r2=float(r2_score(data.y_val, val_pred)),
                    val_mae=float(mean_absolute_error(data.y_val, val_pred)))
@@ -487,7 +396,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
     ks = k_values(settings, d_mlp)
     plan: list[tuple] = []
     for method in settings.methods:
-        seed = _seed32(settings.seed, data.feature, layer, method)
+        seed = seed32(settings.seed, data.feature, layer, method)
         if method in selection.RANKINGS:
             order = ranking if method == "mean_diff" else selection.rank(
                 method, scaled.x_train, scaled.y_train, seed)
@@ -499,7 +408,7 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
             plan += [(method, scaled, ranking[i:i + 1])
                      for i in range(min(selection.SINGLE_NEURON_CANDIDATES, d_mlp))]
         elif method == "random_basis":
-            rotation = selection.random_rotation(d_mlp, _seed32(settings.seed, layer))
+            rotation = selection.random_rotation(d_mlp, seed32(settings.seed, layer))
             key = ("rotated", id(data.x_train), id(data.x_test), id(data.x_val))
             if cache is None or key not in cache:  # features sharing a layer rotate it once
                 rotated_x = (rotation.apply(data.x_train), rotation.apply(data.x_test),
@@ -522,35 +431,10 @@ def plan_probes(data: FeatureData, settings: ProbeSettings, layer: int = 0,
     if settings.dense:
         plan.append(("dense", scaled, np.arange(d_mlp)))
         if settings.shuffled_control:  # the permutation of the shuffled_labels control
-            seed = _seed32(settings.seed, data.feature, layer, "shuffled_labels")
+            seed = seed32(settings.seed, data.feature, layer, "shuffled_labels")
             y = np.random.default_rng(seed).permutation(scaled.y_train)
             plan.append(("shuffled_dense", scaled.with_train_labels(y), np.arange(d_mlp)))
     return [entry if len(entry) == 4 else (*entry, {}) for entry in plan]
-
-
-@functools.lru_cache(maxsize=4)
-def _resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
-    """How often each test example appears in each bootstrap resample, [resamples, n] float32
-    (exact integers): the resamples of a feature drawn once for all its probes (about 200 at
-    1,000 resamples: a fresh draw and two [resamples, n] gathers per probe cost 10x more)."""
-    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    idx += np.arange(resamples)[:, None] * n
-    return np.bincount(idx.ravel(), minlength=resamples * n).reshape(resamples, n).astype(
-        np.float32)
-
-
-def bootstrap_f1(y_true: np.ndarray, pred: np.ndarray, resamples: int, seed: int
-                 ) -> tuple[float, float]:
-    """95% percentile interval of the test F1 over ``resamples`` bootstrap resamples of the test
-    split (the same resamples for every probe of a feature, so intervals compare paired)."""
-    counts = _resample_counts(len(y_true), resamples, seed)
-    y, p = np.asarray(y_true, bool), np.asarray(pred, bool)
-    tp, fp, fn = (counts @ np.stack([y & p, ~y & p, y & ~p], axis=1).astype(np.float32)
-                  ).astype(np.float64).T  # exact integers (< 2^24) in float32
-    denominator = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denominator, out=np.zeros(resamples), where=denominator > 0)
-    low, high = np.percentile(f1, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int = 0
@@ -592,7 +476,7 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
             interval = (None, None)
             if settings.bootstrap:
                 interval = bootstrap_f1(scaled.y_test, pred, settings.bootstrap,
-                                        _seed32(settings.seed, scaled.feature, layer, "boot"))
+                                        seed32(settings.seed, scaled.feature, layer, "boot"))
             solver = {"solver_objective": None, "solver_bound": None, "solver_gap": None}
             solver.update(extra)
             converged = row.pop("converged") and solver.pop("converged", True)
@@ -600,107 +484,6 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
                            "f1_ci_low": interval[0], "f1_ci_high": interval[1], **solver})
     order = {m: j for j, m in enumerate((*settings.methods, "dense", "shuffled_dense"))}
     return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
-
-
-@dataclass(frozen=True)
-class FeatureSplit:
-    """Which rows one feature labels, its labels (bool, or float targets) and its split masks
-    (``train``: train proper, ``validation``: the part of the dataset's train split held out for
-    choices; the rest is test): read from the dataset once per probe job, applied to every
-    layer's activations."""
-
-    feature: str
-    task: str
-    ids: np.ndarray
-    labels: np.ndarray
-    train: np.ndarray
-    validation: np.ndarray | None = None
-
-    @property
-    def test(self) -> np.ndarray:
-        validation = np.zeros_like(self.train) if self.validation is None else self.validation
-        return ~self.train & ~validation
-
-    def data(self, activations: np.ndarray) -> FeatureData:
-        """This feature's design matrices on one layer's activations."""
-        x = activations[self.ids]
-        val = self.validation
-        return FeatureData(self.feature, x[self.train], self.labels[self.train],
-                           x[self.test], self.labels[self.test], self.task,
-                           None if val is None else x[val],
-                           None if val is None else self.labels[val])
-
-
-def validation_mask(examples, fraction: float, seed: int) -> np.ndarray:
-    """Per example (row order of ``examples``): whether it is held out of the dataset's train
-    split for validation. About ``fraction`` of the train examples, whole documents
-    (``document_id``) only, stratified by ``stratum``: a StratifiedGroupKFold of
-    round(1/fraction) folds over the train examples, its first fold (a GroupShuffleSplit where
-    there are fewer documents than folds). Test examples are never held out; ``fraction`` 0
-    holds out none."""
-    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
-
-    train = (examples["split"] == "train").to_numpy()
-    mask = np.zeros(len(train), dtype=bool)
-    if fraction <= 0:
-        return mask
-    if fraction >= 1:
-        raise ProbeError(f"split.validation_fraction must be in [0, 1), got {fraction}")
-    where = np.flatnonzero(train)
-    groups = examples["document_id"].to_numpy()[where]
-    strata = examples["stratum"].to_numpy()[where]
-    n_splits = max(2, round(1.0 / fraction))
-    if len(set(groups)) < n_splits:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-        _, held = next(splitter.split(where, groups=groups))
-    else:
-        with warnings.catch_warnings():  # strata rarer than the folds: sklearn warns, still cuts
-            warnings.simplefilter("ignore", UserWarning)
-            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-            _, held = next(splitter.split(where, strata, groups=groups))
-    mask[where[held]] = True
-    return mask
-
-
-def feature_splits(dataset, validation_fraction: float = 0.0, seed: int = 0
-                   ) -> list[FeatureSplit]:
-    """One :class:`FeatureSplit` per feature of ``dataset``: the dataset's fixed test split, its
-    train split cut by :func:`validation_mask` (seeded by ``seed`` and the dataset's name, so
-    every model and layer sees the same cut)."""
-    held = validation_mask(dataset.examples.sort("example_id"), validation_fraction,
-                           _seed32(seed, dataset.name, "validation"))
-    splits = []
-    for feature in dataset.features:
-        table = dataset.feature_table(feature)
-        task = dataset.task(feature)
-        column = "target" if task == "regression" else "label"
-        labels = table[column].to_numpy().astype(np.float64 if task == "regression" else bool)
-        ids = table["example_id"].to_numpy()
-        train = (table["split"] == "train").to_numpy()
-        validation = held[ids] & train if validation_fraction > 0 else None
-        splits.append(FeatureSplit(feature, task, ids, labels,
-                                   train if validation is None else train & ~validation,
-                                   validation))
-    return splits
-
-
-def _shared_data(activations: np.ndarray, splits: list[FeatureSplit]) -> list[FeatureData]:
-    """Each split's design matrices; features that label the same examples with the same split
-    share one set of arrays (a one-vs-rest dataset would otherwise copy the layer per
-    feature), which the sweep then scales once and the wide solver reads once for all."""
-    shared: dict[tuple[bytes, bytes, bytes], FeatureData] = {}
-    out = []
-    for split in splits:
-        val = split.validation
-        key = (split.ids.tobytes(), split.train.tobytes(),
-               b"" if val is None else val.tobytes())
-        if key not in shared:
-            shared[key] = split.data(activations)
-        base = shared[key]
-        out.append(FeatureData(split.feature, base.x_train, split.labels[split.train],
-                               base.x_test, split.labels[split.test], split.task,
-                               base.x_val, None if val is None else split.labels[val]))
-    return out
 
 
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
@@ -715,7 +498,7 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
 
     info = check_identity(store_dir, dataset, model_fingerprint)
     activations = read_layer(store_dir, layer, dataset)
-    datas = _shared_data(activations, splits or feature_splits(dataset))
+    datas = shared_feature_data(activations, splits or feature_splits(dataset))
     rows = []
     for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
         feature = data.feature
