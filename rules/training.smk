@@ -24,6 +24,8 @@ rule training_summary:
         checkpoints=lambda wildcards: checkpoint_table(
             MODELS, TRAINING[wildcards.family]
         ),
-        scaling_k=config.get("summaries", {}).get("scaling_k", [1, 16]),
+        scaling_k=SUMMARIES.get("scaling_k", [1, 16]),
+        selection=SUMMARIES.get("selection", "validation"),
+        min_test_positives=SUMMARIES.get("min_test_positives", 30),
     script:
         "../scripts/training_summary.py"

@@ -187,6 +187,23 @@ def test_training_table_orders_checkpoints_by_step_with_sparsity():
     assert k_to_reach(probes.filter(pl.col("model") == "other"))["k_90pct_dense"].to_list() == [1]
 
 
+def test_training_table_chooses_on_the_configured_split():
+    # layer 0 wins on validation, layer 1 on test: the table follows summaries.selection
+    rows = []
+    for layer, (test, val) in enumerate(((0.4, 0.9), (0.8, 0.5))):
+        for row in probe_rows("m@step1", {("mean_diff", 1): test}, test + 0.1):
+            rows.append({**row, "n_layers": 2, "layer": layer,
+                         "val_f1": val + (0.1 if row["method"] == "dense" else 0.0)})
+    probes = pl.DataFrame(rows, schema=RESULT_SCHEMA, strict=False)
+    checkpoints = [{"model": "m@step1", "base_model": "m", "checkpoint": "step1", "step": 1}]
+    honest = training_table(probes, checkpoints, [1]).row(0, named=True)
+    paper = training_table(probes, checkpoints, [1], selection="test").row(0, named=True)
+    assert (honest["layer_k1"], honest["f1_k1"], honest["selected_on"]) == (0, 0.4, "validation")
+    assert (paper["layer_k1"], paper["f1_k1"], paper["selected_on"]) == (1, 0.8, "test")
+    assert honest["small_test"]  # 5 test positives < the default 30
+    assert not training_table(probes, checkpoints, [1], min_test_positives=5)["small_test"][0]
+
+
 def test_pythia_sweep_plans_every_model_and_dataset_without_the_hub():
     """The paper-sized DAG, planned offline: 7 models x 11 datasets; probe jobs per (model,
     dataset) = layers / max(1, 8192 // d_mlp) = 2, 6, 12, 16, 24, 32, 32 (124)."""
