@@ -204,6 +204,67 @@ def test_family_scaling_lines_are_table_rows(tmp_path, drawn):
     assert d.get_yscale() == "log"
 
 
+def with_controls(probes: pl.DataFrame) -> pl.DataFrame:
+    """``probes`` with 10 test examples of which 2 positive (always-positive F1 2/6 = 0.333)
+    and a shuffled_dense row per layer and binary feature (F1 0.1 + 0.05 x layer)."""
+    shuffled = (probes.filter((pl.col("method") == "dense")
+                              & (pl.col("task") == "classification"))
+                .with_columns(method=pl.lit("shuffled_dense"), f1=0.1 + 0.05 * pl.col("layer")))
+    return pl.concat([probes, shuffled]).with_columns(
+        n_test=pl.lit(10), n_test_positive=pl.when(pl.col("task") == "classification")
+        .then(pl.lit(2)))
+
+
+def _control_lines(ax) -> dict:
+    return {line.get_linestyle(): round(float(line.get_ydata()[0]), 6)
+            for line in ax.get_lines() if line.get_linestyle() in ("-.", ":")}
+
+
+def test_sparsity_by_layer_draws_both_controls(tmp_path, drawn):
+    plots.sparsity_by_layer(with_controls(probes_table()), "langs", tmp_path / "a.png")
+    panels = [ax for ax in drawn[0].axes if ax.get_title()]
+    # always positive 2p/(1+p) at p = 0.2; the shuffled control's best layer (layer 1: 0.15)
+    assert _control_lines(panels[0]) == {"-.": round(2 * 0.2 / 1.2, 6), ":": 0.15}
+    assert _control_lines(panels[2]) == {}  # a regression target has neither
+    labels = [text.get_text() for text in drawn[0].legends[0].get_texts()]
+    assert labels == ["always positive: 2p/(1+p)", "dense probe on shuffled labels"]
+    # without the columns and rows: no control lines and no legend
+    plots.sparsity_by_layer(probes_table(), "langs", tmp_path / "b.png")
+    assert _control_lines(drawn[1].axes[0]) == {} and not drawn[1].legends
+
+
+def test_heatmap_has_the_shuffled_control_panel(tmp_path, drawn):
+    plots.f1_heatmap(with_controls(probes_table()), "langs", tmp_path / "b.png", k_values=[1])
+    panels = [ax for ax in drawn[0].axes if ax.get_title()]
+    assert panels[-1].get_title() == "dense, shuffled\nlabels (control)"
+    cells = panels[-1].get_images()[0].get_array()
+    assert list(cells[0]) == pytest.approx([0.1, 0.15])
+    assert np.ma.getmaskarray(cells[2]).all()  # the regression target has no shuffled F1
+
+
+def test_feature_scaling_draws_the_controls(tmp_path, drawn):
+    scaling = scaling_table().with_columns(f1_trivial=pl.lit(0.3), f1_shuffled=pl.lit(0.2))
+    plots.feature_scaling(scaling, None, "langs", tmp_path / "d.png", k_values=[1])
+    ys = {line.get_linestyle(): list(np.round(line.get_ydata(), 6))
+          for line in drawn[0].axes[0].get_lines() if line.get_linestyle() in ("-.", ":")}
+    assert ys == {"-.": [0.3] * 3, ":": [0.2] * 3}
+    labels = [text.get_text() for text in drawn[0].legends[0].get_texts()]
+    assert labels[-2:] == ["dense probe on shuffled labels", "always positive: 2p/(1+p)"]
+    plots.feature_scaling(scaling_table(), None, "langs", tmp_path / "e.png", k_values=[1])
+    assert "always positive: 2p/(1+p)" not in [
+        text.get_text() for text in drawn[1].legends[0].get_texts()]
+
+
+def test_family_scaling_draws_the_mean_controls(tmp_path, drawn):
+    models = models_table().with_columns(mean_f1_trivial=pl.lit(0.25),
+                                         mean_f1_shuffled=pl.lit(0.2))
+    plots.family_scaling(models, tmp_path / "e.png")
+    a = drawn[0].axes[0]
+    labels = {line.get_label(): list(np.round(line.get_ydata(), 6)) for line in a.get_lines()}
+    assert labels["always positive: 2p/(1+p) (mean)"] == [0.25] * 3
+    assert labels["dense probe on shuffled labels (mean)"] == [0.2] * 3
+
+
 @pytest.mark.parametrize("call", [
     lambda out: plots.sparsity_by_layer(probes_table().drop("task"), "langs", out),
     lambda out: plots.f1_heatmap(probes_table().drop("f1"), "langs", out, [1]),

@@ -257,6 +257,10 @@ def test_headline_features_need_a_big_test_split_and_a_dense_probe_above_both_co
     assert means["n_chosen_on_test"] == 1 and means["selected_on"] == "test"
     assert means["headline_mean_f1_dense"] == pytest.approx(0.9)
     assert means["mean_f1_dense"] == pytest.approx((0.9 + 0.9 + 0.6 + 0.8 + 0.9) / 5)
+    # the controls' means: over the four features with a shuffled_dense row (no_validation has none)
+    assert means["mean_f1_shuffled"] == pytest.approx((0.5 + 0.5 + 0.5 + 0.85) / 4)
+    assert means["mean_f1_trivial"] == pytest.approx(table["f1_trivial"].mean())
+    assert 0 < means["mean_f1_trivial"] < 1
 
 
 def test_feature_bootstrap_interval_is_seeded_and_brackets_the_mean():

@@ -190,6 +190,9 @@ def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
     - ``mean_f1_k1`` (best-layer k = 1 sweep F1), ``mean_f1_single`` (best single neuron),
       ``mean_f1_dense``, ``mean_gap``: plain means over features, each feature weighted alike;
       ``headline_mean_*`` the same over headline features (null when there are none);
+    - ``mean_f1_trivial``, ``mean_f1_shuffled``: the mean always-positive F1 (2p/(1+p)) and
+      the mean ``shuffled_dense`` control F1 (null without the control), the floor the means
+      above are to be read against;
     - ``median_k_90``, ``median_k_95``: medians over the features that reach the level at all;
       ``n_never_k_90``, ``n_never_k_95`` count those that do not;
     - ``n_single_f1_ge_0_9`` / ``headline_n_single_f1_ge_0_9``: features with a single neuron
@@ -208,7 +211,8 @@ def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
     require_columns(scaling, ["category", "f1_single", "k_90", "k_95", "gap"], "model means")
     binary = scaling.filter(pl.col("task") == "classification")
     for column, default in (("in_headline", True), ("small_test", False),
-                            ("beats_controls", True), ("selected_on", "test")):
+                            ("beats_controls", True), ("selected_on", "test"),
+                            ("f1_trivial", None), ("f1_shuffled", None)):
         if column not in binary.columns:
             binary = binary.with_columns(pl.lit(default).alias(column))
     keys = ["model", "family", "n_parameters", "n_layers", "category"]
@@ -220,6 +224,8 @@ def model_means(scaling: pl.DataFrame, resamples: int = BOOTSTRAP_RESAMPLES,
         (~pl.col("small_test") & ~pl.col("beats_controls")).sum().cast(pl.Int32)
         .alias("n_below_controls"),
         (pl.col("selected_on") == "test").sum().cast(pl.Int32).alias("n_chosen_on_test"),
+        pl.col("f1_trivial").cast(pl.Float64).mean().alias("mean_f1_trivial"),
+        pl.col("f1_shuffled").cast(pl.Float64).mean().alias("mean_f1_shuffled"),
         pl.col("k_90").cast(pl.Float64).median().alias("median_k_90"),
         pl.col("k_95").cast(pl.Float64).median().alias("median_k_95"),
         pl.col("k_90").is_null().sum().cast(pl.Int32).alias("n_never_k_90"),

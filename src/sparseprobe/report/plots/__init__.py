@@ -44,7 +44,12 @@ from sparseprobe.report.plots.layout import (
     require_columns,
     size_label,
 )
-from sparseprobe.report.plots.model import PROBE_COLUMNS, f1_heatmap, sparsity_by_layer
+from sparseprobe.report.plots.model import (
+    CONTROL_COLUMNS,
+    PROBE_COLUMNS,
+    f1_heatmap,
+    sparsity_by_layer,
+)
 from sparseprobe.report.plots.training import TRAINING_COLUMNS, training_dynamics
 
 __all__ = [
@@ -72,7 +77,8 @@ def write_all_model_figures(probes_path: str | Path, datasets: Sequence[str], ou
     ``{out_dir}/sparsity__{dataset}.png`` and ``heatmap__{dataset}.png`` (and ``.svg``): one job
     per model, as each plotting process pays a fixed start-up (about 2 s) whatever it draws. The
     table is read once; each figure selects its dataset's rows."""
-    probes = _read(probes_path, PROBE_COLUMNS).select(PROBE_COLUMNS)
+    probes = _read(probes_path, PROBE_COLUMNS)
+    probes = probes.select(PROBE_COLUMNS + [c for c in CONTROL_COLUMNS if c in probes.columns])
     out = Path(out_dir)
     for dataset in datasets:
         sparsity_by_layer(probes, dataset, out / f"sparsity__{dataset}.png",

@@ -14,7 +14,7 @@ from matplotlib import colors as mcolors
 from matplotlib.ticker import FuncFormatter
 
 from sparseprobe.report.plots import layout
-from sparseprobe.report.plots.layout import METRIC, SERIES_COLORS, SPARSE_METHOD
+from sparseprobe.report.plots.layout import CONTROL_STYLE, METRIC, SERIES_COLORS, SPARSE_METHOD
 
 BEST_COLUMNS = ["model", "n_parameters", "dataset", "feature", "task", "method", "k",
                 "relative_depth", "f1", "r2"]
@@ -95,8 +95,10 @@ def feature_scaling(scaling: pl.DataFrame, dynamics: pl.DataFrame | None, datase
                     svg: str | Path | None = None) -> None:
     """One family, one dataset: per feature, the best single neuron's F1 (over all layers), the
     best-layer F1 of the top-k mean-difference probe for each k of ``k_values`` and of the dense
-    probe against model size, with the rows' bootstrap intervals as error bars where present; the
-    panel title carries the feature's scaling dynamic (Table 7) when ``dynamics`` is given.
+    probe against model size, with the rows' bootstrap intervals as error bars where present,
+    beside the two controls where the table has them (``f1_trivial``, the always-positive F1,
+    and ``f1_shuffled``, the dense probe on shuffled labels: a line near them reads nothing);
+    the panel title carries the feature's scaling dynamic (Table 7) when ``dynamics`` is given.
     Reads Table 5 (``{family}.parquet``), which must hold ``f1_k{k}`` for every k."""
     layout.require_columns(scaling, [*SCALING_COLUMNS, *(f"f1_k{k}" for k in k_values)],
                            "scaling table")
@@ -110,7 +112,8 @@ def feature_scaling(scaling: pl.DataFrame, dynamics: pl.DataFrame | None, datase
     sizes = sorted(rows["n_parameters"].unique().to_list())
     features = layout.features_of(rows)
     handles = [plt.Line2D([], [], color=line.color, marker=line.marker, ls=line.style,
-                          label=line.label) for line in _scaling_series("f1", k_values)]
+                          label=line.label) for line in _scaling_series("f1", k_values)
+               if line.column in rows.columns and not rows[line.column].is_null().all()]
     title = (f"{dataset}: best-layer probe F1 against model size"
              + (" [scaling dynamic]" if labels else ""))
     with layout.style():
@@ -155,6 +158,9 @@ def _scaling_series(metric: str, k_values: Sequence[int]) -> list[_Series]:
     if metric == "f1":
         series.insert(0, _Series("f1_single", "f1_single", "best single neuron (top-30 search)",
                                  SERIES_COLORS["single"], "*"))
+        for kind in ("shuffled", "trivial"):
+            label, color, style, marker = CONTROL_STYLE[kind]
+            series.append(_Series(f"f1_{kind}", f"f1_{kind}", label, color, marker, style))
     return series
 
 
@@ -175,7 +181,8 @@ MODELS_COLUMNS = ["model", "family", "n_parameters", "category", "n_features", "
 def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None = None) -> None:
     """One family: its summary statistics against model size (Table 6, ``{family}__models``).
     (A) over all binary features: mean best single-neuron, top-1 and dense F1, each point
-    annotated with the number of features whose best single neuron reaches F1 >= 0.9;
+    annotated with the number of features whose best single neuron reaches F1 >= 0.9, beside
+    the mean always-positive and shuffled-label F1s where the table has them;
     (B) mean best single-neuron F1, (C) mean gap dense - top-1 F1 and (D) median smallest k
     reaching 90% of the dense F1, one line per category (colour-blind-safe colours, each with
     its own marker)."""
@@ -194,6 +201,12 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
                 ("dense", "mean_f1_dense", "D", "dense probe")):
             ax.plot(every["n_parameters"], every[column], color=SERIES_COLORS[key],
                     marker=marker, lw=1.6, label=label, ls="--" if key == "dense" else "-")
+        for kind in ("shuffled", "trivial"):
+            column = f"mean_f1_{kind}"
+            if column in every.columns and not every[column].is_null().all():
+                label, color, style, marker = CONTROL_STYLE[kind]
+                ax.plot(every["n_parameters"], every[column], color=color, ls=style,
+                        marker=marker, lw=1.2, label=label + " (mean)")
         for x, y, n, total in every.select("n_parameters", "mean_f1_single",
                                            "n_single_f1_ge_0_9", "n_features").rows():
             ax.annotate(f"{n}/{total}", (x, y), textcoords="offset points", xytext=(0, 7),

@@ -51,7 +51,19 @@ STYLE = {
 DPI = 130
 MAX_COLUMNS = 3
 """Panel columns of the widest grid (see the module docstring)."""
-SERIES_COLORS = {"single": "#009E73", "k1": "#D55E00", "k": "#0072B2", "dense": "#000000"}
+SERIES_COLORS = {"single": "#009E73", "k1": "#D55E00", "k": "#0072B2", "dense": "#000000",
+                 "trivial": "#999999", "shuffled": "#666666"}
+#: the two controls every F1 is drawn beside: (label, colour, line style, marker)
+CONTROL_STYLE = {
+    "trivial": ("always positive: 2p/(1+p)", SERIES_COLORS["trivial"], "-.", ""),
+    "shuffled": ("dense probe on shuffled labels", SERIES_COLORS["shuffled"], ":", "x"),
+}
+
+
+def control_handles(kinds) -> list:
+    """Legend entries of the controls in ``kinds`` (keys of :data:`CONTROL_STYLE`)."""
+    return [plt.Line2D([], [], color=color, ls=ls, marker=marker, lw=1.2, label=label)
+            for label, color, ls, marker in (CONTROL_STYLE[kind] for kind in kinds)]
 
 #: Okabe & Ito's colour-blind-safe palette (black last), extended by three of Paul Tol's
 #: colours of distinct hue and lightness to name 11 categories; each category also gets its own
