@@ -9,6 +9,7 @@ from sparseprobe.config import (
     checkpoint_table,
     dataset_source,
     ladder_model_dir,
+    ladder_training_job,
     source_path,
 )
 from sparseprobe.workflow.plan import (

@@ -57,10 +57,7 @@ rule ladder_train:
     resources:
         mem_mb=2000,
     params:
-        rung=lambda wildcards: {
-            "name": wildcards.rung,
-            **LADDER["rungs"][wildcards.rung],
-        },
-        training=LADDER.get("training", {}),
+        rung=lambda wildcards: ladder_training_job(LADDER, wildcards.rung)[0],
+        training=lambda wildcards: ladder_training_job(LADDER, wildcards.rung)[1],
     script:
         "../scripts/ladder_train.py"

@@ -27,3 +27,38 @@ def test_unknown_models_are_named():
                                                              "n_heads": 2}}}}
     with pytest.raises(ConfigError, match=r"\['nope'\] not declared"):
         selected_models(config)
+
+
+def ladder_config(**ladder) -> dict:
+    rungs = {"a": {"d_model": 8, "n_layers": 1, "n_heads": 2},
+             "b": {"d_model": 16, "n_layers": 2, "n_heads": 2}}
+    return {"models": ["a", "b"], "ladder": {"family": "lad", "training": {"seed": 3},
+                                             "rungs": rungs, **ladder}}
+
+
+def test_ladder_seeds_add_a_replicate_per_rung_and_seed():
+    from sparseprobe.config import ladder_training_job
+
+    config = ladder_config(seeds=[3, 7])
+    models = selected_models(config)
+    assert list(models) == ["a", "a-seed7", "b", "b-seed7"]
+    replicate = models["b-seed7"]
+    assert (replicate.family, replicate.source, replicate.n_layers, replicate.d_mlp) == (
+        "lad-seed7", "results/ladder/models/b-seed7", 2, 64)
+    assert models["b"].family == "lad"
+    shape, training = ladder_training_job(config["ladder"], "b-seed7")
+    assert shape == {"name": "b-seed7", "d_model": 16, "n_layers": 2, "n_heads": 2}
+    assert training["seed"] == 7 and ladder_training_job(config["ladder"], "b")[1]["seed"] == 3
+    # one replicate alone, by its key; without seeds, no replicates
+    assert list(selected_models({**config, "models": ["a-seed7"]})) == ["a-seed7"]
+    assert list(selected_models(ladder_config())) == ["a", "b"]
+
+
+def test_ladder_seeds_must_start_with_the_training_seed():
+    with pytest.raises(ConfigError, match=r"ladder.seeds: the first seed \(7\) must be ladder"
+                                          r".training.seed \(3\)"):
+        selected_models(ladder_config(seeds=[7, 3]))
+    clash = ladder_config(seeds=[3, 1])
+    clash["ladder"]["rungs"]["a-seed1"] = {"d_model": 8, "n_layers": 1, "n_heads": 2}
+    with pytest.raises(ConfigError, match=r"ladder.rungs.a-seed1: the name is rung a's replicate"):
+        selected_models(clash)

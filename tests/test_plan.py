@@ -142,3 +142,15 @@ def test_small_models_get_one_job_per_step_and_large_ones_a_job_per_dataset(defa
     assert not any(pythia.per_model_jobs(m) for m in pythia.models)  # 70M and up
     assert pythia.model_pattern(per_model=True) == "NONE"
     assert pythia.extraction_jobs("pythia-70m", ["latex"])[0]["context_tokens"] > 0
+
+
+def test_ladder_seeds_plan_a_replicate_family(default):
+    config = copy.deepcopy(default)
+    config["ladder"]["seeds"] = [0, 1]
+    config["models"] = ["ladder-6", "ladder-7"]
+    plan = WorkflowPlan.from_config(config)
+    assert list(plan.models) == ["ladder-6", "ladder-6-seed1", "ladder-7", "ladder-7-seed1"]
+    assert plan.scaled_families() == ["ladder", "ladder-seed1"]
+    assert plan.model_input(SimpleNamespace(model="ladder-7-seed1")) == [
+        "results/ladder/models/ladder-7-seed1"]
+    assert "results/summaries/scaling/ladder-seed1__models.parquet" in plan.summary_targets()

@@ -131,3 +131,28 @@ def test_results_page_html_escapes_text_and_keeps_tables():
     assert "<title>T &amp; co</title>" in page
     assert "<table>" in page and "<td>1<br>2</td>" in page
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_seed_section_says_which_claims_hold_in_every_seed(tmp_path):
+    from sparseprobe.report.results_doc import seed_section
+
+    run = write_run(tmp_path, "lad-7")  # neurons: fr L3 F1 0.8, de L1 F1 1.0
+    write_run(tmp_path / "elsewhere", "x")
+    replicate = tmp_path / "summaries" / "models" / "lad-7-seed1"
+    replicate.mkdir(parents=True)
+    pl.DataFrame({"dataset": ["natural_language"] * 2, "feature": ["fr", "de"],
+                  "task": ["classification"] * 2, "layer": [3, 2], "f1": [0.95, 0.93]}
+                 ).write_parquet(replicate / "neurons.parquet")
+    pl.read_parquet(tmp_path / "summaries" / "models" / "lad-7" / "probes.parquet").write_parquet(
+        replicate / "probes.parquet")
+    for model, p_holm in (("lad-7", 0.01), ("lad-7-seed1", 0.3)):
+        (tmp_path / "neurons" / model).mkdir(parents=True)
+        pl.DataFrame({"dataset": ["natural_language"], "feature": ["de"], "p_holm": [p_holm]}
+                     ).write_parquet(tmp_path / "neurons" / model / "ablation.parquet")
+    text = "\n".join(seed_section([run]))
+    # one rung, 2 features; its one single-neuron claim (de, 1.0) holds (0.93), in another layer
+    assert "| lad-7 | lad-7 / lad-7-seed1 | 2 | 1 | 1 | 1 | 1 | 0 |" in text
+    assert "| natural_language | de | 1.0 / 0.93 | L1 / L2 | yes | no | yes | no |" in text
+    assert "| natural_language | fr |" not in text  # 0.8 in its own run: no claim to test
+    alone = Run("x", tmp_path / "elsewhere", "c.yaml")
+    assert "None of these runs has replicates" in seed_section([alone])[0]

@@ -161,6 +161,50 @@ def ladder_model_dir(rung: str) -> str:
     return f"{LADDER_DIR}/{rung}"
 
 
+SEED_SUFFIX = "-seed"
+"""A ladder replicate's model key and family: ``{rung}-seed{s}``, ``{family}-seed{s}``."""
+
+
+def ladder_seeds(ladder: dict) -> list[int]:
+    """The training seeds of every rung (``ladder.seeds``; default: ``training.seed`` alone).
+    The first must be ``training.seed``: it trains the rung's own model."""
+    seed = (ladder.get("training") or {}).get("seed", 0)
+    seeds = list(ladder.get("seeds") or [seed])
+    if seeds[0] != seed:
+        raise ConfigError(f"ladder.seeds: the first seed ({seeds[0]}) must be ladder.training."
+                          f"seed ({seed}), the seed of the rungs' own models; list the "
+                          f"replicates after it, e.g. seeds: [{seed}, {seed + 1}]")
+    return seeds
+
+
+def ladder_replicates(ladder: dict) -> dict[str, tuple[str, int]]:
+    """Every ladder model key -> (its rung, its training seed): each rung under its own name
+    (the first seed) and, per further seed s of ``ladder.seeds``, as ``{rung}-seed{s}``."""
+    seeds = ladder_seeds(ladder)
+    rungs = ladder.get("rungs") or {}
+    out: dict[str, tuple[str, int]] = {rung: (rung, seeds[0]) for rung in rungs}
+    for rung in rungs:
+        for seed in seeds[1:]:
+            name = f"{rung}{SEED_SUFFIX}{seed}"
+            if name in out:
+                raise ConfigError(f"ladder.rungs.{name}: the name is rung {rung}'s replicate "
+                                  f"of seed {seed} (ladder.seeds); rename the rung")
+            out[name] = (rung, seed)
+    return out
+
+
+def ladder_training_job(ladder: dict, name: str) -> tuple[dict, dict]:
+    """What trains ladder model ``name`` (a rung or a replicate key): the rung's shape (with
+    ``name``) and the training settings with its seed, as the ``ladder_train`` rule's params."""
+    replicates = ladder_replicates(ladder)
+    if name not in replicates:
+        raise ConfigError(f"ladder: no rung or replicate named '{name}' (known: "
+                          f"{sorted(replicates)})")
+    rung, seed = replicates[name]
+    return ({"name": name, **ladder["rungs"][rung]},
+            {**(ladder.get("training") or {}), "seed": seed})
+
+
 PACKAGE_MODEL_DIR = "resources/models"
 
 
@@ -187,15 +231,18 @@ def _declared(config: dict) -> dict[str, list[ModelSpec]]:
     """Declared name (rung or catalogue entry) -> the specs it stands for."""
     declared: dict[str, list[ModelSpec]] = {}
     ladder = config.get("ladder") or {}
-    for rung, shape in (ladder.get("rungs") or {}).items():
-        declared[rung] = [ModelSpec(
-            name=rung, family=ladder.get("family", "ladder"), source_kind="ladder",
-            source=ladder_model_dir(rung), n_layers=shape["n_layers"],
+    family = ladder.get("family", "ladder")
+    rungs = ladder.get("rungs") or {}
+    for name, (rung, seed) in ladder_replicates(ladder).items():
+        shape = rungs[rung]
+        declared.setdefault(rung, []).append(ModelSpec(
+            name=name, family=family if name == rung else f"{family}{SEED_SUFFIX}{seed}",
+            source_kind="ladder", source=ladder_model_dir(name), n_layers=shape["n_layers"],
             d_mlp=shape.get("d_mlp", 4 * shape["d_model"]),
-        )]
+        ))
     v0 = bool(config.get("pythia_v0", False))
     for name, entry in (config.get("model_catalog") or {}).items():
-        if name in declared:
+        if name in declared or name in ladder_replicates(ladder):
             raise ConfigError(f"model_catalog.{name}: the name is already a ladder rung")
         revisions = entry.get("revisions")
         if revisions:

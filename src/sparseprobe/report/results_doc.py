@@ -231,6 +231,8 @@ def optimism_table(runs: list[Run]) -> pl.DataFrame:
 def _fmt(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
@@ -388,10 +390,82 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "",
     ]
     lines += neuron_section(model, n_neurons)
-    lines += ["", AGGREGATIONS, CAVEATS, "## Job time by rule: " + model.model, "",
+    lines += ["", "## Across training seeds", "", SEEDS_TEXT, "", *seed_section([model, other]),
+              "", AGGREGATIONS, CAVEATS, "## Job time by rule: " + model.model, "",
               "Summed job seconds from results/benchmarks (2 shared CPU cores).", "",
               markdown(benchmark_table(model)), ""]
     return "\n".join(lines)
+
+
+SEEDS_TEXT = (
+    "A ladder rung trained again with another seed (`ladder.seeds`, model `{rung}-seed{s}`: its "
+    "own initialisation and data order, the same tokens) says whether a neuron-level claim is a "
+    "property of the rung or of one training run. Neuron indices are not comparable across "
+    "seeds, so each claim is compared where it is made (`sparseprobe.summaries.seeds`): the "
+    "feature's best single neuron, chosen on validation, reaches test F1 >= 0.9; it sits in the "
+    "same layer; zeroing it raises the feature's loss (Holm-adjusted p < 0.05). Two seeds are "
+    "not a distribution: a claim that holds in both may still fail in a third."
+)
+SEED_SUMMARY_NAMES = {
+    "rung": "rung", "seeds": "models", "n_features": "binary features",
+    "n_single_claims": "single-neuron claims", "n_single_hold": "hold in every seed",
+    "n_same_layer": "best neuron in one layer", "n_ablation_claims": "ablation claims",
+    "n_ablation_hold": "ablation claims holding",
+}
+
+
+def _ablation(run: Run) -> pl.DataFrame | None:
+    path = run.results / "neurons" / run.model / "ablation.parquet"
+    return pl.read_parquet(path) if path.is_file() else None
+
+
+def seed_claims_of(results: Path, config: str) -> pl.DataFrame | None:
+    """:func:`~sparseprobe.summaries.seeds.seed_claims` of every rung of a results directory
+    that has replicates, concatenated (None when it has none)."""
+    from sparseprobe.summaries.seeds import replicates, seed_claims
+
+    runs = {run.model: run for run in model_runs(results, config)}
+    frames = []
+    for rung, keys in replicates(runs).items():
+        neurons = {key: runs[key].table("neurons") for key in keys}
+        ablations = {key: a for key in keys if (a := _ablation(runs[key])) is not None}
+        frames.append(seed_claims(neurons, rung, ablations))
+    return pl.concat(frames) if frames else None
+
+
+def seed_section(runs: list[Run]) -> list[str]:
+    """Markdown lines: per results directory of ``runs`` with replicates, the per-rung counts of
+    claims that hold in every seed, then each claim of the runs' own models with its seeds'
+    values; a line saying how to get replicates when none of the runs has any."""
+    from sparseprobe.summaries.seeds import seed_summary
+
+    out, seen = [], set()
+    for run in runs:
+        if run.results.resolve() in seen:
+            continue
+        seen.add(run.results.resolve())
+        claims = seed_claims_of(run.results, run.config)
+        if claims is None:
+            continue
+        summary = seed_summary(claims).rename(SEED_SUMMARY_NAMES)
+        out += [f"Replicates in `{run.config}` (results of commit `{run.commit()}`):", "",
+                markdown(summary), ""]
+        for own in [r for r in runs if r.results.resolve() == run.results.resolve()]:
+            mine = claims.filter((pl.col("rung") == own.model)
+                                 & (pl.col("claim_single")
+                                    | pl.col("claim_ablation").fill_null(False)))
+            if mine.height:
+                out += [f"Claims about {own.model}, seed by seed ({mine['seeds'][0]}):", "",
+                        markdown(mine.select(
+                            "dataset", "feature", pl.col("f1").alias("test F1"), "layers",
+                            pl.col("holds_single").alias("F1 >= 0.9 in every seed"),
+                            pl.col("same_layer").alias("one layer"),
+                            pl.col("claim_ablation").alias("ablation claim"),
+                            pl.col("holds_ablation").alias("ablation in every seed"))), ""]
+    if not out:
+        out = ["None of these runs has replicates: add `ladder.seeds: [0, 1]` to the ladder's "
+               "config (docs/ladder.md) and regenerate this page."]
+    return out
 
 
 def side_by_side(mine: pl.DataFrame, theirs: pl.DataFrame, a: str, b: str) -> pl.DataFrame:

@@ -7,7 +7,8 @@ the contract the other stages read is there. One module per idea:
 - ``neurons``: reading the neuron tables (the case studies' and ablation's input);
 - ``scaling``: a family's scaling table (5) and per-model means (6);
 - ``dynamics``: scaling dynamics (7);
-- ``training``: the same tables along a checkpoint (training) axis.
+- ``training``: the same tables along a checkpoint (training) axis;
+- ``seeds``: which neuron-level claims of a ladder rung hold in its replicates (``ladder.seeds``).
 
 Every public name is re-exported here: ``from sparseprobe import summaries as S;
 S.best_layers(probes)``.
@@ -89,6 +90,7 @@ from sparseprobe.summaries.neurons import (
     read_neuron_table,
     top_neurons,
 )
+from sparseprobe.summaries.seeds import replicates, seed_claims, seed_summary
 from sparseprobe.summaries.training import k_to_reach, training_table, write_training_table
 
 __all__ = [
@@ -127,4 +129,7 @@ __all__ = [
     "k_to_reach",
     "training_table",
     "write_training_table",
+    "replicates",
+    "seed_claims",
+    "seed_summary",
 ]
