@@ -227,7 +227,8 @@ def test_sparsity_by_layer_draws_both_controls(tmp_path, drawn):
     assert _control_lines(panels[0]) == {"-.": round(2 * 0.2 / 1.2, 6), ":": 0.15}
     assert _control_lines(panels[2]) == {}  # a regression target has neither
     labels = [text.get_text() for text in drawn[0].legends[0].get_texts()]
-    assert labels == ["always positive: 2p/(1+p)", "dense probe on shuffled labels"]
+    assert labels == ["always positive: 2p/(1+p)",
+                      "dense probe on shuffled labels (its best layer)"]
     # without the columns and rows: no control lines and no legend
     plots.sparsity_by_layer(probes_table(), "langs", tmp_path / "b.png")
     assert _control_lines(drawn[1].axes[0]) == {} and not drawn[1].legends

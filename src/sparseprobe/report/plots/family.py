@@ -214,7 +214,7 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
         ax.set_title("(A) all binary features: mean F1\n(labels: features whose best single "
                      "neuron reaches F1 $\\geq$ 0.9)")
         ax.set_ylabel("mean test F1")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False)
         for ax, column, title, ylabel in (
                 (axes[0, 1], "mean_f1_single", "(B) mean best single-neuron F1",
                  "mean test F1"),

@@ -60,10 +60,12 @@ CONTROL_STYLE = {
 }
 
 
-def control_handles(kinds) -> list:
-    """Legend entries of the controls in ``kinds`` (keys of :data:`CONTROL_STYLE`)."""
-    return [plt.Line2D([], [], color=color, ls=ls, marker=marker, lw=1.2, label=label)
-            for label, color, ls, marker in (CONTROL_STYLE[kind] for kind in kinds)]
+def control_handles(kinds: dict[str, str]) -> list:
+    """Legend entries (lines, no markers: the controls drawn as horizontal lines) of the
+    controls in ``kinds``, control -> a suffix for its label (keys of :data:`CONTROL_STYLE`)."""
+    return [plt.Line2D([], [], color=color, ls=ls, lw=1.2, label=label + suffix)
+            for (label, color, ls, _), suffix in
+            ((CONTROL_STYLE[kind], suffix) for kind, suffix in kinds.items())]
 
 #: Okabe & Ito's colour-blind-safe palette (black last), extended by three of Paul Tol's
 #: colours of distinct hue and lightness to name 11 categories; each category also gets its own

@@ -33,9 +33,10 @@ def sparsity_by_layer(probes: pl.DataFrame, dataset: str, out: str | Path,
     n_layers = int(layout.one(rows, "n_layers", "probes table"))
     features = layout.features_of(rows)
     colors, mappable = layout.depth_colors(n_layers)
-    controls = [kind for kind, present in (
-        ("trivial", set(CONTROL_COLUMNS) <= set(rows.columns)),
-        ("shuffled", (rows["method"] == "shuffled_dense").any())) if present]
+    controls = {kind: suffix for kind, suffix, present in (
+        ("trivial", "", set(CONTROL_COLUMNS) <= set(rows.columns)),
+        ("shuffled", " (its best layer)", (rows["method"] == "shuffled_dense").any()))
+        if present}
     with layout.style():
         grid = layout.Grid(len(features), f"{model} / {dataset}: top-k mean-difference probes "
                            "by layer (solid: k-sparse; dashed: dense probe of the same layer)",
