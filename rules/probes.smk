@@ -28,6 +28,7 @@ rule probe_layers:
         jobs=lambda wildcards: PLAN.probe_jobs(wildcards.model, wildcards.layers),
         seed=config["seed"],
         validation_fraction=config["split"]["validation_fraction"],
+        validation_folds=config["split"].get("validation_folds", 0),
     script:
         "../scripts/probe_layers.py"
 
@@ -59,5 +60,6 @@ rule probe_layers_per_dataset:
         ),
         seed=config["seed"],
         validation_fraction=config["split"]["validation_fraction"],
+        validation_folds=config["split"].get("validation_folds", 0),
     script:
         "../scripts/probe_layers.py"

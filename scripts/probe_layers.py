@@ -32,7 +32,8 @@ with logged(snakemake.log[0]) as log:
             frames.append(probe_layers(
                 dataset, Path(job["store"]), [layer], settings,
                 model_fingerprint=fingerprint.digest,
-                validation_fraction=snakemake.params.validation_fraction))
+                validation_fraction=snakemake.params.validation_fraction,
+                validation_folds=snakemake.params.validation_folds))
             progress.update((n - 1) * len(layers) + len(frames))
         frame = pl.concat(frames)
         write_results(frame, Path(job["table"]))

@@ -228,3 +228,17 @@ def test_fingerprint_inputs_wait_for_the_models_the_dag_builds(tmp_path):
     ladder = ModelSpec("ladder-1", "ladder", "ladder", "results/ladder/ladder-1")
     assert fingerprint_inputs(ladder) == ["results/ladder/models/ladder-1"]
     assert fingerprint_inputs(ModelSpec("p", "p", "hub", "EleutherAI/pythia-70m")) == []
+
+
+def test_k_fold_validation_scores_every_train_example_and_keeps_the_test_fit(tree):
+    dataset, store = _dataset_of(tree), _store(tree)
+    settings = ProbeSettings(k_grid=(1, 4))
+    plain = probe_layers(dataset, store, [0], settings)
+    crossed = probe_layers(dataset, store, [0], settings, validation_folds=2)
+    assert crossed["n_val"].to_list() == crossed["n_train"].to_list() == [16] * crossed.height
+    assert crossed["n_val_positive"].to_list() == [8] * crossed.height
+    assert crossed["val_f1"].is_not_null().all()
+    # the reported probe is the same fit on the whole train split, with or without the folds
+    assert crossed["f1"].to_list() == plain["f1"].to_list()
+    again = probe_layers(dataset, store, [0], settings, validation_folds=2)
+    assert again["val_f1"].to_list() == crossed["val_f1"].to_list()  # seeded

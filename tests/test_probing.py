@@ -245,3 +245,67 @@ def test_rows_carry_validation_metrics_of_the_train_fit_and_a_shuffled_dense_con
     assert abs(control["val_mcc"]) < 0.2 and abs(control["mcc"]) < 0.2
     no_val = sweep_layer([base], settings)[0]
     assert all(r["val_f1"] is None for r in no_val)
+
+
+def test_validation_folds_cut_whole_train_documents_and_leave_test_alone():
+    from sparseprobe.probing.splits import feature_splits, validation_folds
+
+    dataset = _grouped_dataset()
+    examples = dataset.examples.sort("example_id")
+    folds = validation_folds(examples, 4, seed=3)
+    train = (examples["split"] == "train").to_numpy()
+    assert (folds[~train] == -1).all() and set(folds[train]) == {0, 1, 2, 3}
+    docs = examples["document_id"].to_numpy()
+    for j in range(4):  # no document in two folds
+        assert not set(docs[folds == j]) & set(docs[train & (folds != j)])
+    assert np.array_equal(folds, validation_folds(examples, 4, seed=3))  # seeded
+    assert not np.array_equal(folds, validation_folds(examples, 4, seed=4))
+    with pytest.raises(ProbeError, match="validation_folds must be 0 .* or >= 2, got 1"):
+        validation_folds(examples, 1, seed=3)
+    with pytest.raises(ProbeError, match="500 folds, but the train split has 42 documents"):
+        validation_folds(examples, 500, seed=3)
+    (split,) = feature_splits(dataset, 0.25, seed=42, validation_folds=4)
+    assert split.validation is None and split.n_folds == 4  # no cut: train is the whole split
+    assert split.train.sum() == train.sum()
+    held = split.fold(2)
+    assert held.test.sum() == (split.folds == 2).sum() and held.train.sum() == (
+        split.train & (split.folds != 2)).sum()
+
+
+def test_cross_validated_metrics_are_fold_means_of_sklearn_fits():
+    """With k-fold CV, a dense probe's val_f1 is the mean over folds of a class-balanced
+    L2 logistic regression (sklearn) fitted on the other folds' rows, scaled by their std
+    (x 10) as the sweep scales, and scored on the held-out fold; the test metrics are those
+    of the probe fitted on the whole train split."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sparseprobe.probing.splits import FeatureSplit
+    from sparseprobe.probing.sweep import cross_validate, sweep_layer
+    from sparseprobe.probing.splits import shared_feature_data
+
+    rng = np.random.default_rng(1)
+    n, d = 240, 12
+    y = rng.random(n) < 0.35
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    x[y, 3] += 1.0
+    train = np.arange(n) < 180
+    folds = np.where(train, np.arange(n) % 3, -1).astype(np.int32)
+    split = FeatureSplit("f", "classification", np.arange(n), y, train, folds=folds)
+    settings = ProbeSettings(k_grid=(1,), backend="sklearn")
+    datas = shared_feature_data(x, [split])
+    swept = sweep_layer(datas, settings)
+    plain_test_f1 = [r["f1"] for r in swept[0]]
+    cross_validate(x, [split], swept, settings, layer=0)
+    dense = next(r for r in swept[0] if r["method"] == "dense")
+    expected = []
+    for j in range(3):
+        fit_rows, held = train & (folds != j), folds == j
+        std = x[fit_rows].std(axis=0) * settings.scale
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000, tol=1e-6)
+        model.fit(x[fit_rows] / std, y[fit_rows])
+        pred = model.predict(x[held] / std).astype(bool)
+        tp, fp, fn = (pred & y[held]).sum(), (pred & ~y[held]).sum(), (~pred & y[held]).sum()
+        expected.append(2 * tp / (2 * tp + fp + fn))
+    assert dense["val_f1"] == pytest.approx(np.mean(expected), abs=1e-6)
+    assert [r["f1"] for r in swept[0]] == plain_test_f1  # test metrics untouched
+    assert all(r["val_f1"] is not None and r["val_r2"] is None for r in swept[0])

@@ -159,6 +159,11 @@ def test_probe_resources_count_one_vs_rest_copies_rotation_and_optimal():
     optimal = probe_resources(model, [0, 1], per_feature, 9000, {
         **base, "methods": ["optimal"], "optimal_max_k": 2, "optimal_time_limit": 60})
     assert optimal.runtime >= 1.5 * (2 * 9 * 2 * 60) / 60  # k in {1, 2} x 9 features x 2 layers
+    wide = {**base, "k": list(range(1, 1025))}  # long enough to clear the minimum runtime
+    plain = probe_resources(model, [0], per_feature, 9000, wide)
+    crossed = probe_resources(model, [0], per_feature, 9000, wide, folds=4)
+    # every fit once on the whole train split and once per fold, on a fold's own row copies
+    assert crossed.runtime > 4 * plain.runtime and crossed.mem_mb > plain.mem_mb
 
 
 def probe_rows(model, layer_f1: dict[tuple[str, int], float], dense: float) -> list[dict]:

@@ -57,11 +57,32 @@ class FeatureSplit:
     labels: np.ndarray
     train: np.ndarray
     validation: np.ndarray | None = None
+    folds: np.ndarray | None = None  # k-fold CV: each train row's fold (-1 elsewhere)
 
     @property
     def test(self) -> np.ndarray:
         validation = np.zeros_like(self.train) if self.validation is None else self.validation
         return ~self.train & ~validation
+
+    @property
+    def n_folds(self) -> int:
+        return 0 if self.folds is None else int(self.folds.max()) + 1
+
+    def fold(self, j: int) -> FeatureSplit:
+        """Fold ``j`` of the k-fold cross-validation as a split of its own: train on the other
+        folds, score on fold ``j`` (in the ``test`` place; no validation part)."""
+        held = self.folds == j
+        keep = self.train | held
+        return FeatureSplit(self.feature, self.task, self.ids[keep], self.labels[keep],
+                            (self.train & ~held)[keep])
+
+    def scorable(self) -> bool:
+        """Whether both the train and the test part hold two classes (two values): what
+        :func:`~sparseprobe.probing.sweep.prepare` needs."""
+        parts = (self.labels[self.train], self.labels[self.test])
+        if self.task == "regression":
+            return all(np.unique(y).size > 1 for y in parts)
+        return all(len(y) > 0 and y.any() and not y.all() for y in parts)
 
     def data(self, activations: np.ndarray) -> FeatureData:
         """This feature's design matrices on one layer's activations."""
@@ -104,11 +125,50 @@ def validation_mask(examples, fraction: float, seed: int) -> np.ndarray:
     return mask
 
 
-def feature_splits(dataset, validation_fraction: float = 0.0, seed: int = 0
-                   ) -> list[FeatureSplit]:
+def validation_folds(examples, folds: int, seed: int) -> np.ndarray:
+    """Per example (row order of ``examples``): its fold of a ``folds``-fold cross-validation
+    over the dataset's train split (whole documents, stratified by ``stratum``:
+    StratifiedGroupKFold, seeded), -1 for test examples. A dataset with fewer train documents
+    than folds is a ProbeError naming both."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if folds < 2:
+        raise ProbeError(f"split.validation_folds must be 0 (one validation cut) or >= 2, "
+                         f"got {folds}")
+    train = (examples["split"] == "train").to_numpy()
+    out = np.full(len(train), -1, dtype=np.int32)
+    where = np.flatnonzero(train)
+    groups = examples["document_id"].to_numpy()[where]
+    if len(set(groups)) < folds:
+        raise ProbeError(f"split.validation_folds: {folds} folds, but the train split has "
+                         f"{len(set(groups))} documents")
+    strata = examples["stratum"].to_numpy()[where]
+    with warnings.catch_warnings():  # strata rarer than the folds: sklearn warns, still cuts
+        warnings.simplefilter("ignore", UserWarning)
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for j, (_, held) in enumerate(splitter.split(where, strata, groups=groups)):
+            out[where[held]] = j
+    return out
+
+
+def validation_folds_of(dataset, folds: int, seed: int) -> np.ndarray:
+    """:func:`validation_folds` of ``dataset``'s examples by ``example_id`` (seeded by ``seed``
+    and the dataset's name, as the single validation cut is)."""
+    return validation_folds(dataset.examples.sort("example_id"), folds,
+                            seed32(seed, dataset.name, "validation"))
+
+
+def feature_splits(dataset, validation_fraction: float = 0.0, seed: int = 0,
+                   validation_folds: int = 0) -> list[FeatureSplit]:
     """One :class:`FeatureSplit` per feature of ``dataset``: the dataset's fixed test split, its
     train split cut by :func:`validation_mask` (seeded by ``seed`` and the dataset's name, so
-    every model and layer sees the same cut)."""
+    every model and layer sees the same cut). With ``validation_folds`` >= 2 the train split is
+    not cut: every probe is fitted on all of it and its validation metrics come from a k-fold
+    cross-validation over it (:func:`validation_folds`; ``validation_fraction`` is unused)."""
+    if validation_folds:
+        fold_of = validation_folds_of(dataset, validation_folds, seed)
+        return [replace(split, folds=fold_of[split.ids])
+                for split in feature_splits(dataset, 0.0, seed)]
     held = validation_mask(dataset.examples.sort("example_id"), validation_fraction,
                            seed32(seed, dataset.name, "validation"))
     splits = []

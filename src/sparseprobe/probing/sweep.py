@@ -33,6 +33,7 @@ import numpy as np
 from sparseprobe.errors import ProbeError
 from sparseprobe.probing.metrics import (
     CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
     VALIDATION_METRICS,
     bootstrap_f1,
     probe_metrics,
@@ -486,6 +487,49 @@ def sweep_layer(features: list[FeatureData], settings: ProbeSettings, layer: int
     return [sorted(rows, key=lambda r: (order.get(r["method"], -1), r["k"])) for rows in out]
 
 
+def _probe_keys(rows: list[dict]) -> list[tuple[str, int, int]]:
+    """Each probe's procedure: (method, k, its place among that method's probes of this k),
+    e.g. ("single_neuron", 1, 3): the fourth neuron of the train ranking."""
+    seen: dict[tuple[str, int], int] = {}
+    keys = []
+    for row in rows:
+        base = (row["method"], row["k"])
+        keys.append((*base, seen.get(base, 0)))
+        seen[base] = seen.get(base, 0) + 1
+    return keys
+
+
+def cross_validate(activations: np.ndarray, splits: list[FeatureSplit], swept: list[list[dict]],
+                   settings: ProbeSettings, layer: int) -> None:
+    """k-fold cross-validation (splits with ``folds``): set every probe's ``val_*`` columns
+    (in ``swept``, the rows of :func:`sweep_layer` on the whole train split) to the mean over
+    folds of the same procedure (:func:`_probe_keys`: ranking, scaling and fit on the other
+    folds) scored on the held-out fold. A fold whose train or held-out part of a feature holds
+    a single class is left out of that feature's mean.
+
+    What the mean estimates: how well the procedure (e.g. "the top-16 mean-difference neurons
+    of this layer", "the train ranking's 4th neuron") generalises, which is what the choices
+    made on it (best layer, best k, best single neuron) need. For a single-neuron row it
+    scores the rank, which is the row's own neuron only where the folds' rankings agree."""
+    quiet = replace(settings, bootstrap=0)
+    fold_rows: list[dict[tuple, list[dict]]] = [{} for _ in splits]
+    for j in range(max(split.n_folds for split in splits)):
+        usable = [(i, split.fold(j)) for i, split in enumerate(splits)
+                  if split.folds is not None and split.fold(j).scorable()]
+        if not usable:
+            continue
+        datas = shared_feature_data(activations, [split for _, split in usable])
+        for (i, _), rows in zip(usable, sweep_layer(datas, quiet, layer)):
+            for key, row in zip(_probe_keys(rows), rows):
+                fold_rows[i].setdefault(key, []).append(row)
+    for i, rows in enumerate(swept):
+        for key, row in zip(_probe_keys(rows), rows):
+            folds = fold_rows[i].get(key, [])
+            for metric in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS):
+                values = [fold[metric] for fold in folds if fold.get(metric) is not None]
+                row[f"val_{metric}"] = float(np.mean(values)) if values else None
+
+
 def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
                 splits: list[FeatureSplit] | None = None, model_fingerprint: str | None = None):
     """Every feature of ``dataset`` on one cached layer: result rows as a schema frame.
@@ -498,21 +542,28 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
 
     info = check_identity(store_dir, dataset, model_fingerprint)
     activations = read_layer(store_dir, layer, dataset)
-    datas = shared_feature_data(activations, splits or feature_splits(dataset))
+    splits = splits or feature_splits(dataset)
+    datas = shared_feature_data(activations, splits)
+    swept = sweep_layer(datas, settings, layer)
+    crossed = any(split.folds is not None for split in splits)
+    if crossed:
+        cross_validate(activations, splits, swept, settings, layer)
     rows = []
-    for data, probes in zip(datas, sweep_layer(datas, settings, layer)):
+    for data, probes in zip(datas, swept):
         feature = data.feature
+        # k-fold CV scores every train example once, out of fold: that is the validation set
+        y_val = data.y_train if crossed else data.y_val
         context = {
             "model": info.model, "family": info.family, "n_parameters": info.n_parameters,
             "n_layers": info.n_layers, "d_mlp": info.d_mlp, "dataset": dataset.name,
             "hook": info.hook.replace("{L}", str(layer)), "aggregation": info.aggregation,
             "layer": layer, "feature": feature, "task": data.task,
             "n_train": len(data.y_train), "n_test": len(data.y_test),
-            "n_val": 0 if data.y_val is None else len(data.y_val),
+            "n_val": 0 if y_val is None else len(y_val),
             "n_train_positive": None if data.task == "regression" else int(data.y_train.sum()),
             "n_test_positive": None if data.task == "regression" else int(data.y_test.sum()),
             "n_val_positive": None if data.task == "regression" else (
-                0 if data.y_val is None else int(data.y_val.sum())),
+                0 if y_val is None else int(y_val.sum())),
             "seed": settings.seed,
         }
         rows += [{**context, **row} for row in probes]
@@ -520,14 +571,17 @@ def probe_layer(dataset, store_dir, layer: int, settings: ProbeSettings,
 
 
 def probe_layers(dataset, store_dir, layers: list[int], settings: ProbeSettings,
-                 model_fingerprint: str | None = None, validation_fraction: float = 0.0):
+                 model_fingerprint: str | None = None, validation_fraction: float = 0.0,
+                 validation_folds: int = 0):
     """:func:`probe_layer` on each of ``layers`` (one probe job), as one schema frame; with
     ``validation_fraction`` > 0 the train split is cut into train and validation
-    (:func:`feature_splits`, seeded by ``settings.seed``)."""
+    (:func:`feature_splits`, seeded by ``settings.seed``); with ``validation_folds`` >= 2 the
+    probes are fitted on the whole train split and validated by k-fold cross-validation over it
+    (:func:`cross_validate`: the job's fits times 1 + folds)."""
     import polars as pl
 
     if not layers:
         raise ProbeError(f"{store_dir}: no layers to probe")
-    splits = feature_splits(dataset, validation_fraction, settings.seed)
+    splits = feature_splits(dataset, validation_fraction, settings.seed, validation_folds)
     return pl.concat([probe_layer(dataset, store_dir, layer, settings, splits,
                                   model_fingerprint) for layer in layers])

@@ -331,6 +331,7 @@ class WorkflowPlan:
             self.datasets[wildcards.dataset],
             self.n_examples(wildcards.dataset),
             dict(self._block("probing")),
+            folds=self._block("split").get("validation_folds", 0),
         )
 
     def extraction_mem_mb(self, wildcards: JobWildcards, attempt: int) -> int:

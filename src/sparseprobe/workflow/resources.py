@@ -135,7 +135,7 @@ def extraction_resources(spec: ModelSpec, dataset: dict, n_examples: int, *, on_
 
 
 def probe_resources(spec: ModelSpec, layers: list[int], dataset: dict, n_examples: int,
-                    probing: dict) -> JobResources:
+                    probing: dict, folds: int = 0) -> JobResources:
     """One probe job (``layers`` of one model on one dataset).
 
     Memory: one layer's activations (float32), every feature's raw and scaled copies of the rows
@@ -144,6 +144,8 @@ def probe_resources(spec: ModelSpec, layers: list[int], dataset: dict, n_example
     working copy (the rotation itself is O(d_mlp): permutations and signs, no d x d matrix).
     Time: a linear model in features x examples x neurons per method and layer, plus the worst
     case of ``optimal`` (its time limit for each k <= optimal_max_k, feature and layer).
+    With ``folds`` (``split.validation_folds``) every fit is repeated once per fold, on a
+    fold's own copies of the rows.
     """
     d_mlp, features = spec.d_mlp, n_features(dataset)
     rows_per_feature = n_examples if dataset["builder"] in ONE_VS_REST_BUILDERS else math.ceil(
@@ -154,11 +156,11 @@ def probe_resources(spec: ModelSpec, layers: list[int], dataset: dict, n_example
     copies = 2 * feature_rows * d_mlp * 4
     dense = rows_per_feature * d_mlp * 8 * 2 if probing.get("dense", True) else 0
     rotation = 2 * rows_per_feature * d_mlp * 4 if "random_basis" in methods else 0
-    mem = _round_mb(layer + copies + dense + rotation, PROCESS_MB["probe"])
-    work = feature_rows * d_mlp * (len(methods) + 1) * len(layers)
+    mem = _round_mb(layer + copies * (2 if folds else 1) + dense + rotation, PROCESS_MB["probe"])
+    work = feature_rows * d_mlp * (len(methods) + 1) * len(layers) * (1 + folds)
     seconds = work * PROBE_SECONDS_PER_UNIT * len(probing.get("k", [1]))
     if "optimal" in methods:
         small_k = [k for k in probing.get("k", []) if k <= probing.get("optimal_max_k", 8)]
-        seconds += (len(small_k) * features * len(layers)
+        seconds += (len(small_k) * features * len(layers) * (1 + folds)
                     * float(probing.get("optimal_time_limit", 60)))
     return JobResources(mem, _minutes(seconds + 30))
