@@ -62,3 +62,24 @@ def test_ladder_seeds_must_start_with_the_training_seed():
     clash["ladder"]["rungs"]["a-seed1"] = {"d_model": 8, "n_layers": 1, "n_heads": 2}
     with pytest.raises(ConfigError, match=r"ladder.rungs.a-seed1: the name is rung a's replicate"):
         selected_models(clash)
+
+
+def test_ladder_checkpoints_make_a_training_axis_ending_at_the_model_itself():
+    from sparseprobe.config import ladder_training_job, size_axis, training_axis
+
+    config = ladder_config(checkpoints=[0.25, 0.5], seeds=[3, 7])
+    config["ladder"]["training"].update(tokens=4096, batch_size=2, context_length=64)  # 32 steps
+    models = selected_models({**config, "models": ["b"]})
+    assert list(models) == ["b@step8", "b@step16", "b", "b-seed7@step8", "b-seed7@step16",
+                            "b-seed7"]
+    assert models["b@step8"].source == "results/ladder/models/b/checkpoints/step8"
+    assert (models["b"].base, models["b"].checkpoint, models["b"].step) == ("b", "step32", 32)
+    assert list(size_axis(models)) == ["b", "b-seed7"]  # the models themselves, not checkpoints
+    assert training_axis(models) == {"lad": ["b@step8", "b@step16", "b"],
+                                     "lad-seed7": ["b-seed7@step8", "b-seed7@step16", "b-seed7"]}
+    assert ladder_training_job(config["ladder"], "b-seed7")[1]["checkpoint_steps"] == [8, 16]
+    assert "checkpoint_steps" not in ladder_training_job(ladder_config()["ladder"], "b")[1]
+    bare = ladder_config(checkpoints=[0.5])
+    with pytest.raises(ConfigError, match=r"ladder.training needs \['tokens', 'batch_size', "
+                                          r"'context_length'\]"):
+        selected_models(bare)

@@ -208,6 +208,21 @@ def test_training_is_deterministic_and_saves_a_loadable_model(prepared, tmp_path
     assert read_report(tmp_path / "a").final_loss == a.final_loss
 
 
+def test_checkpoints_are_saved_without_changing_the_final_model(prepared, tmp_path):
+    plain = train_model(TINY, TINY_TRAINING, prepared["tok"], prepared["stream"], tmp_path / "a")
+    saved = train_model(TINY, TINY_TRAINING, prepared["tok"], prepared["stream"], tmp_path / "b",
+                        checkpoint_steps=(2, 4))
+    assert saved.final_loss == plain.final_loss
+    final = (tmp_path / "b" / "model.safetensors").read_bytes()
+    assert final == (tmp_path / "a" / "model.safetensors").read_bytes()
+    step2 = tmp_path / "b" / "checkpoints" / "step2"
+    report = read_report(step2)
+    assert (report.steps, report.tokens_seen) == (2, 2 * 4 * 16)
+    assert (step2 / "tokenizer.json").is_file()
+    assert (step2 / "model.safetensors").read_bytes() != final
+    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir()) == ["step2", "step4"]
+
+
 def test_window_order_depends_only_on_stream_settings():
     order = window_order(TINY_TRAINING)
     assert sorted(order.tolist()) == list(range(TINY_TRAINING.steps * TINY_TRAINING.batch_size))

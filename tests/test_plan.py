@@ -154,3 +154,18 @@ def test_ladder_seeds_plan_a_replicate_family(default):
     assert plan.model_input(SimpleNamespace(model="ladder-7-seed1")) == [
         "results/ladder/models/ladder-7-seed1"]
     assert "results/summaries/scaling/ladder-seed1__models.parquet" in plan.summary_targets()
+
+
+def test_ladder_checkpoints_plan_a_training_axis(default):
+    config = copy.deepcopy(default)
+    config["ladder"]["checkpoints"] = [0.25, 0.5]
+    config["models"] = ["ladder-6", "ladder-7"]
+    plan = WorkflowPlan.from_config(config)
+    steps = config["ladder"]["training"]["tokens"] // (8 * 128)  # 390 steps
+    assert list(plan.models)[:3] == [f"ladder-6@step{round(steps / 4)}",
+                                     f"ladder-6@step{round(steps / 2)}", "ladder-6"]
+    assert plan.training == {"ladder": list(plan.models)}
+    assert plan.scaled_families() == ["ladder"]  # across size: ladder-6 and ladder-7 only
+    checkpoint = SimpleNamespace(model=f"ladder-7@step{round(steps / 4)}")
+    assert plan.model_input(checkpoint) == ["results/ladder/models/ladder-7"]
+    assert "results/summaries/training/ladder.parquet" in plan.summary_targets()

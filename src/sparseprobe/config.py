@@ -193,6 +193,45 @@ def ladder_replicates(ladder: dict) -> dict[str, tuple[str, int]]:
     return out
 
 
+def ladder_checkpoint_steps(ladder: dict) -> list[int]:
+    """The training steps at which every ladder model is also saved before its last step:
+    ``round(f x steps)`` for each fraction f of ``ladder.checkpoints`` (sorted, without repeats
+    or the last step; steps = ``tokens // (batch_size * context_length)``, as
+    ``TrainingSpec.steps`` counts them). Empty without ``ladder.checkpoints``."""
+    fractions = ladder.get("checkpoints") or []
+    if not fractions:
+        return []
+    training = ladder.get("training") or {}
+    missing = [key for key in ("tokens", "batch_size", "context_length") if key not in training]
+    if missing:
+        raise ConfigError(f"ladder.checkpoints: ladder.training needs {missing} to place the "
+                          f"checkpoints (fractions of its steps)")
+    steps = training["tokens"] // (training["batch_size"] * training["context_length"])
+    return sorted({max(1, round(fraction * steps)) for fraction in fractions} - {steps})
+
+
+def _ladder_specs(ladder: dict, name: str, rung: str, seed: int, seeds: list[int]
+                  ) -> list[ModelSpec]:
+    """Ladder model ``name`` (rung ``rung`` trained with ``seed``) and, with
+    ``ladder.checkpoints``, its saved checkpoints first: ``{name}@step{N}`` (base ``name``),
+    the model itself then being the sweep's last checkpoint."""
+    shape = ladder["rungs"][rung]
+    family = ladder.get("family", "ladder")
+    common = dict(family=family if seed == seeds[0] else f"{family}{SEED_SUFFIX}{seed}",
+                  source_kind="ladder", n_layers=shape["n_layers"],
+                  d_mlp=shape.get("d_mlp", 4 * shape["d_model"]))
+    steps = ladder_checkpoint_steps(ladder)
+    if not steps:
+        return [ModelSpec(name=name, source=ladder_model_dir(name), **common)]
+    training = ladder["training"]
+    last = training["tokens"] // (training["batch_size"] * training["context_length"])
+    return [ModelSpec(name=f"{name}{CHECKPOINT_SEPARATOR}step{step}",
+                      source=f"{ladder_model_dir(name)}/checkpoints/step{step}", base=name,
+                      checkpoint=f"step{step}", **common) for step in steps] + [
+        ModelSpec(name=name, source=ladder_model_dir(name), base=name,
+                  checkpoint=f"step{last}", **common)]
+
+
 def ladder_training_job(ladder: dict, name: str) -> tuple[dict, dict]:
     """What trains ladder model ``name`` (a rung or a replicate key): the rung's shape (with
     ``name``) and the training settings with its seed, as the ``ladder_train`` rule's params."""
@@ -201,8 +240,11 @@ def ladder_training_job(ladder: dict, name: str) -> tuple[dict, dict]:
         raise ConfigError(f"ladder: no rung or replicate named '{name}' (known: "
                           f"{sorted(replicates)})")
     rung, seed = replicates[name]
-    return ({"name": name, **ladder["rungs"][rung]},
-            {**(ladder.get("training") or {}), "seed": seed})
+    training = {**(ladder.get("training") or {}), "seed": seed}
+    steps = ladder_checkpoint_steps(ladder)
+    if steps:  # only then: a run without checkpoints keeps its params (no re-training)
+        training["checkpoint_steps"] = steps
+    return {"name": name, **ladder["rungs"][rung]}, training
 
 
 PACKAGE_MODEL_DIR = "resources/models"
@@ -231,15 +273,9 @@ def _declared(config: dict) -> dict[str, list[ModelSpec]]:
     """Declared name (rung or catalogue entry) -> the specs it stands for."""
     declared: dict[str, list[ModelSpec]] = {}
     ladder = config.get("ladder") or {}
-    family = ladder.get("family", "ladder")
-    rungs = ladder.get("rungs") or {}
+    seeds = ladder_seeds(ladder)
     for name, (rung, seed) in ladder_replicates(ladder).items():
-        shape = rungs[rung]
-        declared.setdefault(rung, []).append(ModelSpec(
-            name=name, family=family if name == rung else f"{family}{SEED_SUFFIX}{seed}",
-            source_kind="ladder", source=ladder_model_dir(name), n_layers=shape["n_layers"],
-            d_mlp=shape.get("d_mlp", 4 * shape["d_model"]),
-        ))
+        declared.setdefault(rung, []).extend(_ladder_specs(ladder, name, rung, seed, seeds))
     v0 = bool(config.get("pythia_v0", False))
     for name, entry in (config.get("model_catalog") or {}).items():
         if name in declared or name in ladder_replicates(ladder):

@@ -94,8 +94,8 @@ def fingerprint_inputs(spec: ModelSpec) -> list[str]:
     directory or a package model's unpacked one (both built by the DAG) or a local model's weight, config and tokenizer files (so a
     changed file re-runs the fingerprint and, through it, extraction); nothing for a hub model
     (a moved revision is found by ``sparseprobe verify`` against the hub, not by the DAG)."""
-    if spec.source_kind == "ladder":
-        return [ladder_model_dir(spec.name)]
+    if spec.source_kind == "ladder":  # a checkpoint lives inside its model's directory
+        return [ladder_model_dir(spec.base or spec.name)]
     if spec.source_kind == "package":  # unpacked by the DAG (rule unpack_model)
         return [str(spec.source)]
     if spec.source_kind == "local":

@@ -37,6 +37,7 @@ from sparseprobe.config import (
     ModelSpec,
     ablation_plan,
     families,
+    ladder_model_dir,
     probe_layer_groups,
     selected_models,
     size_axis,
@@ -230,7 +231,9 @@ class WorkflowPlan:
         """A ladder rung's trained directory or a package model's unpacked one (both built by
         the DAG); nothing for other models."""
         spec = self.models[wildcards.model]
-        return [spec.source] if spec.source_kind in ("ladder", "package") else []
+        if spec.source_kind == "ladder":  # a checkpoint lives inside its model's directory
+            return [ladder_model_dir(spec.base or spec.name)]
+        return [spec.source] if spec.source_kind == "package" else []
 
     def probe_groups(self, model: str) -> dict[str, list[int]]:
         """The probe jobs of one (model, dataset): label ``"{first}-{last}"`` -> its layers."""

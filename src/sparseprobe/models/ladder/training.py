@@ -133,6 +133,7 @@ def train_model(
     token_stream: Path,
     out_dir: Path,
     threads: int = 1,
+    checkpoint_steps: tuple[int, ...] = (),
 ) -> TrainingReport:
     """Train one rung on ``token_stream`` and save it to ``out_dir``.
 
@@ -149,7 +150,10 @@ def train_model(
     files and ``training.json``. Training happens in a temporary sibling directory
     that is renamed to ``out_dir`` only when everything is written, so an
     interrupted or failed run leaves no ``out_dir`` behind. An existing ``out_dir`` is
-    replaced.
+    replaced. After each step N of ``checkpoint_steps`` the model is also saved, with the
+    tokenizer and its own ``training.json`` (tokens seen so far, the loss over the last 5% of
+    its steps), to ``out_dir/checkpoints/step{N}``: saving does not touch the weights, the
+    optimizer or the random state, so the final model is the same with or without them.
     """
     import torch
     import torch.nn.functional as F
@@ -191,7 +195,6 @@ def train_model(
         model = GPTNeoXForCausalLM._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
         _pythia_init(model, spec)
         model.train()
-        parameters, non_embedding = _count_parameters(model)
 
         decay = [p for p in model.parameters() if p.ndim >= 2]
         no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -233,25 +236,13 @@ def train_model(
                 raise LadderError(f"{spec.name}: loss became {value} at step {step} (learning rate too high?)")
             losses.append(value)
             progress.update(step + 1)
+            if step + 1 in checkpoint_steps:
+                _save(model, tmp_dir / "checkpoints" / f"step{step + 1}", tokenizer_dir,
+                      _report(spec, training, model, losses, start))
 
-        tail = max(1, math.ceil(0.05 * steps))
         model.eval()
-        with _quiet_progress_bars():
-            model.save_pretrained(str(tmp_dir))
-        copy_tokenizer(Path(tokenizer_dir), tmp_dir, model_max_length=training.context_length)
-        report = TrainingReport(
-            name=spec.name,
-            parameters=parameters,
-            non_embedding_parameters=non_embedding,
-            tokens_seen=steps * B * L,
-            steps=steps,
-            final_loss=float(np.mean(losses[-tail:])),
-            seconds=round(time.perf_counter() - start, 3),
-            d_model=spec.d_model,
-            n_layers=spec.n_layers,
-            d_mlp=spec.mlp_width,
-        )
-        (tmp_dir / "training.json").write_text(report.to_json())
+        report = _report(spec, training, model, losses, start)
+        _save(model, tmp_dir, tokenizer_dir, report)
         replace_dir(tmp_dir, out_dir)
     finally:
         torch.set_num_threads(old_threads)
@@ -259,6 +250,30 @@ def train_model(
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return report
 
+
+
+def _report(spec: LadderModelSpec, training: TrainingSpec, model, losses: list[float],
+            start: float) -> TrainingReport:
+    """The training report after ``len(losses)`` steps (final loss: the mean over the last 5%
+    of them)."""
+    parameters, non_embedding = _count_parameters(model)
+    tail = max(1, math.ceil(0.05 * len(losses)))
+    return TrainingReport(
+        name=spec.name, parameters=parameters, non_embedding_parameters=non_embedding,
+        tokens_seen=len(losses) * training.tokens_per_step, steps=len(losses),
+        final_loss=float(np.mean(losses[-tail:])),
+        seconds=round(time.perf_counter() - start, 3),
+        d_model=spec.d_model, n_layers=spec.n_layers, d_mlp=spec.mlp_width,
+    )
+
+
+def _save(model, directory: Path, tokenizer_dir: Path, report: TrainingReport) -> None:
+    """The model (safetensors), the tokenizer and ``training.json`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _quiet_progress_bars():
+        model.save_pretrained(str(directory))
+    copy_tokenizer(Path(tokenizer_dir), directory, model_max_length=model.config.max_position_embeddings)
+    (directory / "training.json").write_text(report.to_json())
 
 
 @contextlib.contextmanager
