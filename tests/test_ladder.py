@@ -210,8 +210,8 @@ def test_training_is_deterministic_and_saves_a_loadable_model(prepared, tmp_path
 
 def test_checkpoints_are_saved_without_changing_the_final_model(prepared, tmp_path):
     plain = train_model(TINY, TINY_TRAINING, prepared["tok"], prepared["stream"], tmp_path / "a")
-    saved = train_model(TINY, TINY_TRAINING, prepared["tok"], prepared["stream"], tmp_path / "b",
-                        checkpoint_steps=(2, 4))
+    with_checkpoints = TrainingSpec(**{**TINY_TRAINING.__dict__, "checkpoint_steps": (2, 4)})
+    saved = train_model(TINY, with_checkpoints, prepared["tok"], prepared["stream"], tmp_path / "b")
     assert saved.final_loss == plain.final_loss
     final = (tmp_path / "b" / "model.safetensors").read_bytes()
     assert final == (tmp_path / "a" / "model.safetensors").read_bytes()
@@ -283,3 +283,8 @@ def test_bad_training_spec(prepared, tmp_path):
                     prepared["stream"], tmp_path / "x")
     with pytest.raises(LadderError, match="token stream"):
         train_model(TINY, TINY_TRAINING, prepared["tok"], tmp_path / "missing.npy", tmp_path / "x")
+
+
+def test_checkpoint_steps_outside_the_training_are_an_error():
+    with pytest.raises(LadderError, match=r"checkpoint_steps \[6\] are not in 1 .. 5"):
+        TrainingSpec(**{**TINY_TRAINING.__dict__, "checkpoint_steps": (2, 6)}).validate()

@@ -75,7 +75,8 @@ class TrainingSpec:
     ``tokens`` is the budget of tokens seen per model; it is rounded down to a whole
     number of ``batch_size * context_length`` steps. The learning rate warms up
     linearly over ``warmup_fraction`` of the steps, then follows a cosine decay to
-    10% of ``learning_rate`` at the last step.
+    10% of ``learning_rate`` at the last step. ``checkpoint_steps``: steps after which the
+    model is also saved (``ladder.checkpoints``, as steps; each in 1 .. steps - 1).
     """
 
     context_length: int = 128
@@ -85,6 +86,7 @@ class TrainingSpec:
     warmup_fraction: float = 0.05
     weight_decay: float = 0.01
     seed: int = 0
+    checkpoint_steps: tuple[int, ...] = ()  # also save the model after each of these steps
 
     @property
     def tokens_per_step(self) -> int:
@@ -115,6 +117,10 @@ class TrainingSpec:
             raise LadderError(f"bad training spec: warmup_fraction={self.warmup_fraction!r} must be in [0, 1)")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise LadderError(f"bad training spec: weight_decay={self.weight_decay!r} must be >= 0")
+        outside = [s for s in self.checkpoint_steps if not 1 <= s < self.steps]
+        if outside:
+            raise LadderError(f"bad training spec: checkpoint_steps {outside} are not in 1 .. "
+                              f"{self.steps - 1} (the steps before the last)")
 
 
 @dataclass(frozen=True)

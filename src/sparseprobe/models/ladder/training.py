@@ -133,7 +133,6 @@ def train_model(
     token_stream: Path,
     out_dir: Path,
     threads: int = 1,
-    checkpoint_steps: tuple[int, ...] = (),
 ) -> TrainingReport:
     """Train one rung on ``token_stream`` and save it to ``out_dir``.
 
@@ -150,7 +149,7 @@ def train_model(
     files and ``training.json``. Training happens in a temporary sibling directory
     that is renamed to ``out_dir`` only when everything is written, so an
     interrupted or failed run leaves no ``out_dir`` behind. An existing ``out_dir`` is
-    replaced. After each step N of ``checkpoint_steps`` the model is also saved, with the
+    replaced. After each step N of ``training.checkpoint_steps`` the model is also saved, with the
     tokenizer and its own ``training.json`` (tokens seen so far, the loss over the last 5% of
     its steps), to ``out_dir/checkpoints/step{N}``: saving does not touch the weights, the
     optimizer or the random state, so the final model is the same with or without them.
@@ -236,7 +235,7 @@ def train_model(
                 raise LadderError(f"{spec.name}: loss became {value} at step {step} (learning rate too high?)")
             losses.append(value)
             progress.update(step + 1)
-            if step + 1 in checkpoint_steps:
+            if step + 1 in training.checkpoint_steps:
                 _save(model, tmp_dir / "checkpoints" / f"step{step + 1}", tokenizer_dir,
                       _report(spec, training, model, losses, start))
 
