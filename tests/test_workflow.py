@@ -293,3 +293,33 @@ def test_results_page_shows_this_runs_tables(completed: Path):
         assert f"<td>{row['val_f1']:.3f}</td>" in page
     if candidates.is_empty():
         assert "No single neuron reaches validation F1" in page
+
+
+def test_a_coin_flip_feature_chosen_on_validation_scores_chance_on_test(completed: Path):
+    """Through the whole DAG (a table dataset of eight coin-flip labels on tiny-2): the single
+    neuron validation chooses scores what a coin flip allows on test; the one the test split
+    would choose (the paper's protocol) looks like a detector. Runs last: it adds a dataset."""
+    import numpy as np
+
+    from sparseprobe import summaries as S
+
+    work = completed
+    rng = np.random.default_rng(11)
+    words = ["the", "river", "stone", "green", "quietly", "market", "under", "seven", "light"]
+    coins = {f"coin{i}": rng.random(400) < 0.5 for i in range(8)}
+    pl.DataFrame({"text": [" ".join(rng.choice(words, size=12)) for _ in range(400)],
+                  **coins}).write_csv(work / "coins.csv")
+    overlay = work / "coins.yaml"
+    overlay.write_text(yaml.safe_dump({"datasets": {"coins": {
+        "builder": "table", "path": "coins.csv", "text_column": "text",
+        "label_columns": list(coins), "aggregation": "mean", "context_tokens": 16}},
+        "models": ["tiny-2"]}))
+    snakemake(work, "--configfile", "config/config.yaml", str(overlay))
+    probes = pl.read_parquet(work / "results/summaries/models/tiny-2/probes.parquet").filter(
+        pl.col("dataset") == "coins")
+    honest = S.best_neurons(probes)
+    paper = S.best_neurons(probes, "test")
+    assert honest.height == paper.height == 8 and set(honest["selected_on"]) == {"validation"}
+    chance = probes.filter(pl.col("method") == "single_neuron")["f1"].mean()
+    assert abs(honest["f1"].mean() - chance) < 0.06  # validation's choice: at chance
+    assert paper["f1"].mean() > honest["f1"].mean() + 0.05  # test's choice: optimistic
