@@ -148,7 +148,7 @@ def test_seed_section_says_which_claims_hold_in_every_seed(tmp_path):
     for model, p_holm in (("lad-7", 0.01), ("lad-7-seed1", 0.3)):
         (tmp_path / "neurons" / model).mkdir(parents=True)
         pl.DataFrame({"dataset": ["natural_language"], "feature": ["de"], "p_holm": [p_holm]}
-                     ).write_parquet(tmp_path / "neurons" / model / "ablation.parquet")
+                     ).write_parquet(tmp_path / "neurons" / model / "ablation_summary.parquet")
     text = "\n".join(seed_section([run]))
     # one rung, 2 features; its one single-neuron claim (de, 1.0) holds (0.93), in another layer
     assert "| lad-7 | lad-7 / lad-7-seed1 | 2 | 1 | 1 | 1 | 1 | 0 |" in text

@@ -415,7 +415,7 @@ SEED_SUMMARY_NAMES = {
 
 
 def _ablation(run: Run) -> pl.DataFrame | None:
-    path = run.results / "neurons" / run.model / "ablation.parquet"
+    path = run.results / "neurons" / run.model / "ablation_summary.parquet"
     return pl.read_parquet(path) if path.is_file() else None
 
 
