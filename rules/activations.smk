@@ -23,7 +23,7 @@ rule extract_activations:
         gpu=PLAN.extraction_gpus,
     params:
         model=PLAN.model_spec,
-        extraction=config.get("extraction", {}),
+        extraction=PLAN.extraction_params,
         jobs=lambda wildcards: PLAN.extraction_jobs(wildcards.model),
     script:
         "../scripts/extract_activations.py"
@@ -51,7 +51,7 @@ rule extract_activations_per_dataset:
         gpu=PLAN.extraction_gpus,
     params:
         model=PLAN.model_spec,
-        extraction=config.get("extraction", {}),
+        extraction=PLAN.extraction_params,
         jobs=lambda wildcards: PLAN.extraction_jobs(
             wildcards.model, [wildcards.dataset]
         ),

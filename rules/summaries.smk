@@ -126,3 +126,39 @@ rule family_tables:
         dynamics=SUMMARIES.get("dynamics") or {},
     script:
         "../scripts/family_tables.py"
+
+
+rule compare_bases:
+    input:
+        lambda wildcards: [
+            f"results/summaries/scaling/{family}.parquet"
+            for family in PLAN.basis_families()[wildcards.family].values()
+        ],
+    output:
+        table=report(
+            "results/summaries/bases/{family}.parquet",
+            caption="../report/tables/bases.rst",
+            category="downloads",
+            subcategory="per family",
+            labels={"family": "{family}", "table": "bases compared"},
+        ),
+        figure=report(
+            "results/plots/families/{family}/bases.png",
+            caption="../report/bases.rst",
+            category="scaling",
+            subcategory="family summaries",
+            labels={"family": "{family}", "figure": "MLP neurons and residual stream"},
+        ),
+        svg="results/plots/families/{family}/bases.svg",
+    log:
+        "results/logs/compare_bases/{family}.log",
+    benchmark:
+        "results/benchmarks/compare_bases/{family}.tsv"
+    conda:
+        "../envs/sparseprobe.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        bases=lambda wildcards: list(PLAN.basis_families()[wildcards.family]),
+    script:
+        "../scripts/compare_bases.py"

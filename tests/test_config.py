@@ -83,3 +83,20 @@ def test_ladder_checkpoints_make_a_training_axis_ending_at_the_model_itself():
     with pytest.raises(ConfigError, match=r"ladder.training needs \['tokens', 'batch_size', "
                                           r"'context_length'\]"):
         selected_models(bare)
+
+
+def test_bases_add_a_residual_stream_variant_of_every_model():
+    config = ladder_config(checkpoints=[0.5])
+    config["ladder"]["training"].update(tokens=4096, batch_size=2, context_length=64)
+    config["bases"] = ["mlp", "resid"]
+    models = selected_models({**config, "models": ["b"]})
+    assert list(models) == ["b@step16", "b-resid@step16", "b", "b-resid"]
+    resid = models["b-resid"]
+    # the same weights, read at the residual stream: the rung's d_model columns
+    assert (resid.source, resid.basis, resid.d_mlp, resid.family) == (
+        "results/ladder/models/b", "resid", 16, "lad-resid")
+    assert (models["b-resid@step16"].base, models["b-resid@step16"].checkpoint) == (
+        "b-resid", "step16")
+    assert models["b"].basis is None and "basis" not in models["b"].to_dict()
+    with pytest.raises(ConfigError, match=r"bases: \['resid'\]: list 'mlp'"):
+        selected_models({**config, "bases": ["resid"]})

@@ -169,3 +169,20 @@ def test_ladder_checkpoints_plan_a_training_axis(default):
     checkpoint = SimpleNamespace(model=f"ladder-7@step{round(steps / 4)}")
     assert plan.model_input(checkpoint) == ["results/ladder/models/ladder-7"]
     assert "results/summaries/training/ladder.parquet" in plan.summary_targets()
+
+
+def test_bases_plan_a_residual_family_and_its_comparison(default):
+    config = copy.deepcopy(default)
+    config["bases"] = ["mlp", "resid"]
+    config["models"] = ["ladder-6", "ladder-7"]
+    plan = WorkflowPlan.from_config(config)
+    assert list(plan.models) == ["ladder-6", "ladder-6-resid", "ladder-7", "ladder-7-resid"]
+    assert plan.basis_families() == {"ladder": {"mlp": "ladder", "resid": "ladder-resid"}}
+    assert plan.extraction_params(SimpleNamespace(model="ladder-7-resid"))["hook"] == \
+        "hook_resid_post"
+    assert plan.extraction_params(SimpleNamespace(model="ladder-7")) == config["extraction"]
+    assert plan.model_input(SimpleNamespace(model="ladder-7-resid")) == [
+        "results/ladder/models/ladder-7"]
+    assert plan.ablation_models == ["ladder-6", "ladder-7"]  # zeroing resid coordinates: no
+    assert "results/summaries/bases/ladder.parquet" in plan.summary_targets()
+    assert "results/plots/families/ladder/bases.png" in plan.figure_targets()

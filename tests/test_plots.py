@@ -436,3 +436,25 @@ def test_every_figure_is_written_as_png_and_svg(tmp_path):
     for stem in ("m/sparsity__langs", "m/heatmap__langs", "t/training__langs"):
         _png_ok(tmp_path / f"{stem}.png")
         assert (tmp_path / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_basis_comparison_draws_each_basis_from_the_rows(tmp_path, drawn):
+    rows = []
+    for basis, shift in (("mlp", 0.0), ("resid", -0.1)):
+        for i, model in enumerate(SIZES):
+            for category in ("all", "code"):
+                rows.append({"family": "m", "basis": basis, "model": model,
+                             "n_parameters": SIZES[model], "category": category,
+                             "n_features": 10, "mean_f1_single": 0.6 + 0.1 * i + shift,
+                             "mean_f1_single_ci_low": 0.55 + 0.1 * i + shift,
+                             "mean_f1_single_ci_high": 0.65 + 0.1 * i + shift,
+                             "n_single_f1_ge_0_9": i + (0 if basis == "mlp" else 1),
+                             "mean_f1_k1": 0.5 + shift, "mean_f1_dense": 0.9 + shift})
+    plots.basis_comparison(pl.DataFrame(rows), tmp_path / "b.png")
+    _png_ok(tmp_path / "b.png")
+    a, b, c = drawn[0].axes[:3]
+    assert [bars.get_label() for bars in a.containers] == ["MLP neurons", "residual stream"]
+    resid_single = a.containers[1].lines[0].get_ydata()
+    assert list(np.round(resid_single, 6)) == [0.5, 0.6, 0.7]
+    assert list(b.containers[1].lines[0].get_ydata()) == [1, 2, 3]
+    assert [round(float(y), 6) for y in c.get_lines()[3].get_ydata()] == [0.8] * 3  # resid dense

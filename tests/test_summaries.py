@@ -326,3 +326,22 @@ def test_a_coin_flip_single_neuron_chosen_on_validation_scores_chance_on_test():
     rows = probes.join(honest.select("feature", "layer", "neuron"), on=["feature", "layer"])
     honest_rows = rows.filter(pl.col("neurons").list.first() == pl.col("neuron"))
     assert abs(honest_rows["balanced_accuracy"].mean() - 0.5) < 0.05
+
+
+def test_basis_table_lines_up_each_model_across_bases():
+    from sparseprobe.summaries.bases import base_model, basis_table
+
+    mlp = to_frame(sweep("small", by_k={1: 0.6, 4: 0.7}) + sweep("large", by_k={1: 0.9, 4: 0.95}))
+    resid = mlp.with_columns(model=pl.col("model") + "-resid", f1=pl.col("f1") - 0.2,
+                             mcc=pl.col("mcc") - 0.2)
+    scaling = {basis: S.scaling_table(with_category(frame), [1, 4])
+               for basis, frame in (("mlp", mlp), ("resid", resid))}
+    table = basis_table(scaling, "fam").filter(pl.col("category") == "all")
+    assert set(table["model"]) == {"small", "large"}  # the MLP model's key in both bases
+    assert set(table.filter(pl.col("basis") == "resid")["basis_model"]) == {"small-resid",
+                                                                             "large-resid"}
+    by = {(r["basis"], r["model"]): r for r in table.iter_rows(named=True)}
+    assert by[("mlp", "large")]["mean_f1_k1"] == pytest.approx(0.9)
+    assert by[("resid", "large")]["mean_f1_k1"] == pytest.approx(0.7)
+    assert by[("resid", "small")]["mean_f1_k4"] == pytest.approx(0.5)
+    assert base_model("pythia-70m-resid@step1000", "resid") == "pythia-70m@step1000"

@@ -36,6 +36,7 @@ class ModelSpec:
     prepend_bos: bool = True
     base: str | None = None  # a training-checkpoint sweep: the catalogue entry's model key
     checkpoint: str | None = None  # ... and this checkpoint's label (a hub revision or a dir)
+    basis: str | None = None  # None: the MLP neurons (extraction.hook); "resid": see BASES
 
     @property
     def step(self) -> int | None:
@@ -71,7 +72,13 @@ class ModelSpec:
         return cls(**data)
 
 
-_OPTIONAL_FIELDS = ("base", "checkpoint")
+_OPTIONAL_FIELDS = ("base", "checkpoint", "basis")
+
+BASES = {"mlp": None, "resid": "hook_resid_post"}
+"""What ``bases`` may name, and the hook each reads: ``mlp`` the MLP neurons at
+``extraction.hook`` (each model's own key), ``resid`` the residual stream after each block
+(``blocks.{L}.hook_resid_post``, d_model columns) as model ``{model}-resid`` of family
+``{family}-resid``."""
 
 CHECKPOINT_SEPARATOR = "@"
 """A training checkpoint's model key is ``{catalogue name}@{revision}``, e.g. pythia-70m@step1000."""
@@ -159,6 +166,15 @@ LADDER_DIR = "results/ladder/models"
 def ladder_model_dir(rung: str) -> str:
     """Where the workflow saves a trained ladder rung."""
     return f"{LADDER_DIR}/{rung}"
+
+
+def ladder_output_dir(spec: ModelSpec) -> str:
+    """The directory rule ``ladder_train`` writes that holds a ladder model's weights: its
+    ``source`` itself, or the trained model's directory a checkpoint lives in
+    (``.../ladder-7/checkpoints/step39`` -> ``.../ladder-7``; a basis variant reads its MLP
+    model's weights)."""
+    parts = str(spec.source).removeprefix(f"{LADDER_DIR}/").split("/")
+    return ladder_model_dir(parts[0])
 
 
 SEED_SUFFIX = "-seed"
@@ -357,7 +373,49 @@ def selected_models(config: dict) -> dict[str, ModelSpec]:
             f"models: {unknown} not declared in ladder.rungs or model_catalog "
             f"(declared: {sorted(declared)})"
         )
-    return chosen
+    return with_bases(chosen, config)
+
+
+def probed_bases(config: dict) -> list[str]:
+    """``bases`` (default ``[mlp]``); the first must be ``mlp``, the models' own keys."""
+    bases = list(config.get("bases") or ["mlp"])
+    unknown = [basis for basis in bases if basis not in BASES]
+    if unknown or bases[0] != "mlp":
+        raise ConfigError(f"bases: {bases}: list 'mlp' (each model's own key) first, then any "
+                          f"of {sorted(set(BASES) - {'mlp'})}")
+    return bases
+
+
+def basis_key(key: str, basis: str) -> str:
+    """The model key of ``key`` in another basis: ``ladder-7-resid``, ``pythia-70m-resid@step1000``
+    (a checkpoint keeps its label last)."""
+    head, sep, checkpoint = key.partition(CHECKPOINT_SEPARATOR)
+    return f"{head}-{basis}{sep}{checkpoint}"
+
+
+def with_bases(chosen: dict[str, ModelSpec], config: dict) -> dict[str, ModelSpec]:
+    """``chosen`` and, after each model, its variant in every further basis of ``bases``: the
+    same weights read at another hook (:data:`BASES`), its own key and family. A ladder
+    model's residual width is its rung's d_model; another model's is read from its config by
+    the preflight."""
+    extra = probed_bases(config)[1:]
+    if not extra:
+        return chosen
+    ladder = config.get("ladder") or {}
+    replicates = ladder_replicates(ladder) if ladder.get("rungs") else {}
+    out: dict[str, ModelSpec] = {}
+    for key, spec in chosen.items():
+        out[key] = spec
+        for basis in extra:
+            width = None
+            if spec.source_kind == "ladder":
+                width = ladder["rungs"][replicates[spec.base or spec.name][0]]["d_model"]
+            variant = ModelSpec(**{
+                **spec.__dict__, "name": basis_key(key, basis), "basis": basis,
+                "family": f"{spec.family}-{basis}", "d_mlp": width,
+                "base": None if spec.base is None else basis_key(spec.base, basis)})
+            out[variant.name] = variant
+    return out
 
 
 def families(specs: dict[str, ModelSpec]) -> dict[str, list[str]]:

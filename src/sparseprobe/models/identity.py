@@ -18,7 +18,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sparseprobe.config import ModelSpec, ladder_model_dir
+from sparseprobe.config import ModelSpec, ladder_output_dir
 from sparseprobe.errors import ModelLoadError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".ckpt")
@@ -95,7 +95,7 @@ def fingerprint_inputs(spec: ModelSpec) -> list[str]:
     changed file re-runs the fingerprint and, through it, extraction); nothing for a hub model
     (a moved revision is found by ``sparseprobe verify`` against the hub, not by the DAG)."""
     if spec.source_kind == "ladder":  # a checkpoint lives inside its model's directory
-        return [ladder_model_dir(spec.base or spec.name)]
+        return [ladder_output_dir(spec)]
     if spec.source_kind == "package":  # unpacked by the DAG (rule unpack_model)
         return [str(spec.source)]
     if spec.source_kind == "local":

@@ -82,7 +82,9 @@ def load_model(spec: ModelSpec, device: str = "auto", default_dtype: str = "floa
         ) from exc
     bridge.eval()
     n_layers, d_mlp = int(bridge.cfg.n_layers), int(bridge.cfg.d_mlp)
-    for key, declared, actual in (("n_layers", spec.n_layers, n_layers), ("d_mlp", spec.d_mlp, d_mlp)):
+    # a basis variant (``spec.basis``) declares the width of its basis: d_model for the residual stream
+    width = ("d_model", int(bridge.cfg.d_model)) if spec.basis else ("d_mlp", d_mlp)
+    for key, declared, actual in (("n_layers", spec.n_layers, n_layers), (width[0], spec.d_mlp, width[1])):
         if declared is not None and declared != actual:
             raise ModelLoadError(
                 f"model '{spec.name}': config declares {key}={declared}, the weights have {actual}"

@@ -33,12 +33,14 @@ from sparseprobe.config import (
     PackageModel,
     package_models,
     DEFAULT_NEURONS_PER_PROBE_JOB,
+    BASES,
     ConfigError,
     ModelSpec,
     ablation_plan,
     families,
-    ladder_model_dir,
+    ladder_output_dir,
     probe_layer_groups,
+    probed_bases,
     selected_models,
     size_axis,
     training_axis,
@@ -179,7 +181,9 @@ class WorkflowPlan:
         models = selected_models(dict(config))
         if preflight is not None:
             models = preflight(models)
-        ablation_models, ablation_features = ablation_plan(dict(config), list(models))
+        # zeroing a residual-stream coordinate is another experiment: the MLP neurons only
+        ablation_models, ablation_features = ablation_plan(
+            dict(config), [key for key, spec in models.items() if spec.basis is None])
         return cls(
             config=config,
             models=models,
@@ -216,6 +220,21 @@ class WorkflowPlan:
             "layers": r"\d+-\d+",
         }
 
+    def basis_families(self) -> dict[str, dict[str, str]]:
+        """MLP family -> {basis: family} for every scaled family also probed in another basis
+        (``bases``): the families that get a basis comparison (rule compare_bases)."""
+        extra = probed_bases(self.config)[1:]
+        scaled = self.scaled_families()
+        out: dict[str, dict[str, str]] = {}
+        for family in scaled:
+            if any(family.endswith(f"-{basis}") for basis in extra):
+                continue
+            members = {"mlp": family, **{basis: f"{family}-{basis}" for basis in extra
+                                         if f"{family}-{basis}" in scaled}}
+            if len(members) > 1:
+                out[family] = members
+        return out
+
     def scaled_families(self) -> list[str]:
         """Families with at least two models on the size axis: the ones that get scaling
         tables and figures (so re-running one model touches nothing family-wide)."""
@@ -227,12 +246,22 @@ class WorkflowPlan:
         """A model's spec as plain data (the rules' ``params.model``)."""
         return self.models[wildcards.model].to_dict()
 
+    def extraction_params(self, wildcards: ModelWildcards) -> dict:
+        """The ``extraction`` block as an extraction job of ``wildcards.model`` reads it: the
+        config's, with the hook of the model's basis (:data:`~sparseprobe.config.BASES`) for a
+        basis variant (the MLP models' params stay the config's own, so they never re-run)."""
+        extraction = dict(self._block("extraction"))
+        basis = self.models[wildcards.model].basis
+        if basis is not None:
+            extraction["hook"] = BASES[basis]
+        return extraction
+
     def model_input(self, wildcards: ModelWildcards) -> list[str]:
         """A ladder rung's trained directory or a package model's unpacked one (both built by
         the DAG); nothing for other models."""
         spec = self.models[wildcards.model]
         if spec.source_kind == "ladder":  # a checkpoint lives inside its model's directory
-            return [ladder_model_dir(spec.base or spec.name)]
+            return [ladder_output_dir(spec)]
         return [spec.source] if spec.source_kind == "package" else []
 
     def probe_groups(self, model: str) -> dict[str, list[int]]:
@@ -364,6 +393,7 @@ class WorkflowPlan:
             targets += [f"results/summaries/scaling/{family}{suffix}.parquet"
                         for suffix in FAMILY_TABLES]
         targets += [f"results/summaries/training/{family}.parquet" for family in self.training]
+        targets += [f"results/summaries/bases/{family}.parquet" for family in self.basis_families()]
         return targets + self.neuron_targets()
 
     def figure_targets(self) -> list[str]:
@@ -382,6 +412,8 @@ class WorkflowPlan:
             targets.append(f"results/plots/families/{family}/summary.png")
         targets += [family_figure_path(family, "training", dataset)
                     for family in self.training for dataset in self.datasets]
+        targets += [f"results/plots/families/{family}/bases.png"
+                    for family in self.basis_families()]
         return targets
 
     def results_page_targets(self) -> list[str]:

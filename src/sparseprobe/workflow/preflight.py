@@ -126,6 +126,12 @@ def preflight_model(spec: ModelSpec, plan_only: bool = False) -> ModelSpec:
         raise ModelLoadError(f"model '{spec.name}': {path} is not readable JSON ({exc})") from exc
     n_layers, d_mlp = shape_from_config(data, f"model '{spec.name}': {path}")
     where = f"model_catalog.{spec.base or spec.name}"
+    if spec.basis is not None:  # the residual stream: d_model columns, whatever d_mlp says
+        d_model = _first(data, WIDTH_KEYS)
+        if d_model is None:
+            raise ModelLoadError(f"model '{spec.name}': {path}: cannot read the residual width "
+                                 f"(looked for {list(WIDTH_KEYS)})")
+        return replace(spec, n_layers=n_layers, d_mlp=int(d_model))
     for key, declared, actual in (("n_layers", spec.n_layers, n_layers),
                                   ("d_mlp", spec.d_mlp, d_mlp)):
         if declared is not None and declared != actual:

@@ -33,6 +33,7 @@ from sparseprobe.report.plots.family import (
     DYNAMICS_COLUMNS,
     MODELS_COLUMNS,
     SCALING_COLUMNS,
+    basis_comparison,
     best_layer_depth,
     family_scaling,
     feature_scaling,
@@ -54,7 +55,7 @@ from sparseprobe.report.plots.training import TRAINING_COLUMNS, training_dynamic
 
 __all__ = [
     "BEST_COLUMNS", "BEST_RANGE_COLUMNS", "CATEGORY_PALETTE", "DYNAMICS_COLUMNS", "METRIC", "MODELS_COLUMNS",
-    "PROBE_COLUMNS", "SCALING_COLUMNS", "SPARSE_METHOD", "TRAINING_COLUMNS", "best_layer_depth",
+    "PROBE_COLUMNS", "SCALING_COLUMNS", "SPARSE_METHOD", "TRAINING_COLUMNS", "basis_comparison", "best_layer_depth",
     "f1_heatmap", "family_scaling", "feature_scaling", "layout", "require_columns",
     "size_label", "sparsity_by_layer", "training_dynamics", "write_all_family_figures",
     "write_all_model_figures", "write_training_figures",

@@ -238,3 +238,55 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
             ax.grid(alpha=0.25)
         fig.suptitle(f"{family} family: sparsity statistics against model size")
         layout.save(fig, out, svg)
+
+
+BASIS_FIGURE_COLUMNS = ["family", "basis", "model", "n_parameters", "category",
+                        "mean_f1_single", "n_single_f1_ge_0_9", "n_features", "mean_f1_k1",
+                        "mean_f1_dense"]
+BASIS_STYLE = {"mlp": ("MLP neurons", "#0072B2", "o"),
+               "resid": ("residual stream", "#D55E00", "s")}
+
+
+def basis_comparison(table: pl.DataFrame, out: str | Path, svg: str | Path | None = None
+                     ) -> None:
+    """One family, every basis it was probed in (the basis table,
+    :func:`sparseprobe.summaries.bases.basis_table`), over all binary features against model
+    size: (A) the mean best single-unit F1 with its bootstrap interval over features, (B) the
+    features whose best single unit reaches F1 >= 0.9 (interval likewise), (C) the mean
+    best-layer F1 of the top-1 unit (solid) and of the dense probe (dashed). One colour per
+    basis."""
+    layout.require_columns(table, BASIS_FIGURE_COLUMNS, "basis table")
+    family = layout.one(table, "family", "basis table")
+    rows = layout.select(table, "basis table", category="all").sort("n_parameters")
+    sizes = sorted(rows["n_parameters"].unique().to_list())
+    bases = rows["basis"].unique(maintain_order=True).to_list()
+    with layout.style():
+        fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.9), layout="constrained")
+        for basis in bases:
+            label, color, marker = BASIS_STYLE.get(basis, (basis, "0.4", "^"))
+            part = rows.filter(pl.col("basis") == basis)
+            x = part["n_parameters"].to_numpy()
+            for ax, column in ((axes[0], "mean_f1_single"), (axes[1], "n_single_f1_ge_0_9")):
+                y = part[column].cast(pl.Float64).to_numpy()
+                ax.errorbar(x, y, yerr=_yerr(part, y, column), color=color, marker=marker,
+                            ms=4, lw=1.4, capsize=2, elinewidth=0.8, label=label)
+            axes[2].plot(x, part["mean_f1_k1"], color=color, marker=marker, ms=4, lw=1.4,
+                         label=f"{label}: top-1 unit")
+            axes[2].plot(x, part["mean_f1_dense"], color=color, marker=marker, ms=4, lw=1.2,
+                         ls="--", label=f"{label}: dense")
+        total = int(rows["n_features"].max())
+        for ax, title, ylabel in (
+                (axes[0], "(A) mean best single-unit F1", "mean test F1"),
+                (axes[1], f"(B) features with a single unit at F1 $\\geq$ 0.9 (of {total})",
+                 "features"),
+                (axes[2], "(C) best-layer F1: top-1 unit and dense", "mean test F1")):
+            layout.size_axis(ax, sizes)
+            ax.set_title(title)
+            ax.set_ylabel(ylabel)
+            ax.set_xlabel("parameters")
+            ax.grid(alpha=0.25)
+        axes[0].legend(loc="lower right")
+        axes[2].legend(loc="lower right", fontsize=7)
+        fig.suptitle(f"{family} family: MLP neurons and the residual stream as probed bases "
+                     "(intervals: bootstrap over features)")
+        layout.save(fig, out, svg)
