@@ -156,3 +156,23 @@ def test_seed_section_says_which_claims_hold_in_every_seed(tmp_path):
     assert "| natural_language | fr |" not in text  # 0.8 in its own run: no claim to test
     alone = Run("x", tmp_path / "elsewhere", "c.yaml")
     assert "None of these runs has replicates" in seed_section([alone])[0]
+
+
+def test_basis_section_puts_both_bases_of_a_model_side_by_side(tmp_path):
+    from sparseprobe.report.results_doc import basis_section
+
+    run = write_run(tmp_path, "m")
+    assert "None of these runs probed the residual stream" in basis_section([run])[0]
+    resid = tmp_path / "summaries" / "models" / "m-resid"
+    resid.mkdir(parents=True)
+    for name in ("best_layers", "neurons"):
+        table = pl.read_parquet(tmp_path / "summaries" / "models" / "m" / f"{name}.parquet")
+        table = table.with_columns(pl.col("f1") - 0.1)
+        if name == "best_layers":
+            table = table.with_columns(d_mlp=pl.lit(384))
+        table.write_parquet(resid / f"{name}.parquet")
+    text = "\n".join(basis_section([run]))
+    assert "|  | m: MLP | m: residual |" in text
+    assert "| units per layer | 1,536 | 384 |" in text
+    assert "| mean best single-unit F1 | 0.900 | 0.800 |" in text
+    assert "| features with a single unit at F1 >= 0.9 | 1 of 2 | 1 of 2 |" in text

@@ -390,11 +390,91 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         "",
     ]
     lines += neuron_section(model, n_neurons)
+    lines += ["", "## MLP neurons and the residual stream", "", BASES_TEXT, "",
+              *basis_section([model, other])]
     lines += ["", "## Across training seeds", "", SEEDS_TEXT, "", *seed_section([model, other]),
               "", AGGREGATIONS, CAVEATS, "## Job time by rule: " + model.model, "",
               "Summed job seconds from results/benchmarks (2 shared CPU cores).", "",
               markdown(benchmark_table(model)), ""]
     return "\n".join(lines)
+
+
+BASES_TEXT = (
+    "With `bases: [mlp, resid]` (config/bases.yaml) every model is also probed in its residual "
+    "stream after each block (`{model}-resid`, docs/bases.md). The residual stream has d_model "
+    "coordinates, a quarter of the MLP's neurons in these models, so a top-k residual probe "
+    "picks from four times fewer units; a residual coordinate is not a privileged direction "
+    "the way a neuron behind a nonlinearity is. Chosen on validation, scored on test."
+)
+BASIS_ROWS = ["units per layer", "mean best single-unit F1", "features with a single unit "
+              "at F1 >= 0.9", "mean best-layer F1, top-1 unit", "mean best-layer F1, top-16",
+              "mean best-layer F1, dense"]
+
+
+def _basis_column(run: Run) -> list[str]:
+    h = headline(run)
+    best = _classification(run.table("best_layers"))
+    d = int(best["d_mlp"][0])
+
+    def mean(method: str, k: int | None = None) -> str:
+        rows = best.filter(pl.col("method") == method)
+        if k is not None:
+            rows = rows.filter(pl.col("k") == min(k, d))
+        return _fmt(rows["f1"].mean()) if rows.height else "-"
+
+    return [f"{d:,}", _fmt(h["mean_single_f1"]), f"{h['n_single_ge_0_9']} of {h['n_features']}",
+            mean("mean_diff", 1), mean("mean_diff", 16), mean("dense")]
+
+
+def basis_section(runs: list[Run]) -> list[str]:
+    """Markdown lines: for each run whose results directory also holds ``{model}-resid``, one
+    table of the headline numbers in both bases (:data:`BASIS_ROWS`); a line saying how to get
+    them when none does."""
+    columns: dict[str, list[str]] = {"": BASIS_ROWS}
+    for run in runs:
+        resid = Run(f"{run.model}-resid", run.results, run.config)
+        if not (resid.results / "summaries" / "models" / resid.model / "neurons.parquet"
+                ).is_file():
+            continue
+        columns[f"{run.model}: MLP"] = _basis_column(run)
+        columns[f"{run.model}: residual"] = _basis_column(resid)
+    if len(columns) == 1:
+        return ["None of these runs probed the residual stream: add `--configfile "
+                "config/bases.yaml` and regenerate this page."]
+    out = [markdown(pl.DataFrame(columns)), ""]
+    for run in runs:
+        out += family_basis_lines(run)
+    return out
+
+
+def family_basis_lines(run: Run) -> list[str]:
+    """The basis table of ``run``'s family (``results/summaries/bases/{family}.parquet``) as
+    one row per model: both bases' mean best single-unit F1 with its bootstrap interval and
+    their features at F1 >= 0.9; nothing when the run has no such table."""
+    best = run.table("best_layers")
+    if "family" not in best.columns:
+        return []
+    family = best["family"][0]
+    path = run.results / "summaries" / "bases" / f"{family}.parquet"
+    if not path.is_file():
+        return []
+    table = pl.read_parquet(path).filter(pl.col("category") == "all")
+
+    def cell(row: dict) -> str:
+        return (f"{row['mean_f1_single']:.3f} [{row['mean_f1_single_ci_low']:.3f}, "
+                f"{row['mean_f1_single_ci_high']:.3f}]; {row['n_single_f1_ge_0_9']}")
+
+    lines = [f"The {family} family in both bases (`{path.relative_to(run.results.parent)}`; "
+             "mean best single-unit F1 [95% bootstrap interval over features]; features at "
+             "F1 >= 0.9):", "", "| model | parameters | MLP neurons | residual stream |",
+             "|---|---|---|---|"]
+    for model in table.sort("n_parameters")["model"].unique(maintain_order=True).to_list():
+        rows = {r["basis"]: r for r in table.filter(pl.col("model") == model).iter_rows(
+            named=True)}
+        if {"mlp", "resid"} <= set(rows):
+            lines.append(f"| {model} | {rows['mlp']['n_parameters']:,} | {cell(rows['mlp'])} | "
+                         f"{cell(rows['resid'])} |")
+    return [*lines, ""]
 
 
 SEEDS_TEXT = (
