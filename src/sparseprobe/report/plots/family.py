@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 from matplotlib import colors as mcolors
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sparseprobe.report.plots import layout
 from sparseprobe.report.plots.layout import CONTROL_STYLE, METRIC, SERIES_COLORS, SPARSE_METHOD
@@ -262,10 +262,11 @@ def basis_comparison(table: pl.DataFrame, out: str | Path, svg: str | Path | Non
     bases = rows["basis"].unique(maintain_order=True).to_list()
     with layout.style():
         fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.9), layout="constrained")
-        for basis in bases:
+        offsets = np.exp(np.linspace(-0.04, 0.04, len(bases))) if len(bases) > 1 else [1.0]
+        for basis, offset in zip(bases, offsets):  # offset: the intervals side by side
             label, color, marker = BASIS_STYLE.get(basis, (basis, "0.4", "^"))
             part = rows.filter(pl.col("basis") == basis)
-            x = part["n_parameters"].to_numpy()
+            x = part["n_parameters"].to_numpy() * offset
             for ax, column in ((axes[0], "mean_f1_single"), (axes[1], "n_single_f1_ge_0_9")):
                 y = part[column].cast(pl.Float64).to_numpy()
                 ax.errorbar(x, y, yerr=_yerr(part, y, column), color=color, marker=marker,
@@ -285,6 +286,7 @@ def basis_comparison(table: pl.DataFrame, out: str | Path, svg: str | Path | Non
             ax.set_ylabel(ylabel)
             ax.set_xlabel("parameters")
             ax.grid(alpha=0.25)
+        axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0].legend(loc="lower right")
         axes[2].legend(loc="lower right", fontsize=7)
         fig.suptitle(f"{family} family: MLP neurons and the residual stream as probed bases "
