@@ -100,3 +100,15 @@ def test_bases_add_a_residual_stream_variant_of_every_model():
     assert models["b"].basis is None and "basis" not in models["b"].to_dict()
     with pytest.raises(ConfigError, match=r"bases: \['resid'\]: list 'mlp'"):
         selected_models({**config, "bases": ["resid"]})
+
+
+def test_a_package_models_residual_variant_takes_the_declared_width():
+    from sparseprobe.config import package_models
+
+    config = {"models": ["enc"], "bases": ["mlp", "resid"],
+              "sources": {"pkg": {"package": "p", "version": "1", "sha256": "0" * 64}},
+              "model_catalog": {"enc": {"family": "e", "package": "pkg", "package_dir": "m",
+                                        "n_layers": 6, "d_mlp": 1536, "d_model": 384}}}
+    models = selected_models(config)
+    assert (models["enc-resid"].d_mlp, models["enc-resid"].source) == (384, models["enc"].source)
+    assert list(package_models(config, models)) == ["enc"]  # unpacked once, for both bases

@@ -403,13 +403,16 @@ def with_bases(chosen: dict[str, ModelSpec], config: dict) -> dict[str, ModelSpe
         return chosen
     ladder = config.get("ladder") or {}
     replicates = ladder_replicates(ladder) if ladder.get("rungs") else {}
+    catalog = config.get("model_catalog") or {}
     out: dict[str, ModelSpec] = {}
     for key, spec in chosen.items():
         out[key] = spec
         for basis in extra:
-            width = None
             if spec.source_kind == "ladder":
                 width = ladder["rungs"][replicates[spec.base or spec.name][0]]["d_model"]
+            else:  # declared (a package model before its first unpack), else the preflight's
+                entry = catalog.get((spec.base or spec.name).removesuffix(V0_SUFFIX), {})
+                width = entry.get("d_model")
             variant = ModelSpec(**{
                 **spec.__dict__, "name": basis_key(key, basis), "basis": basis,
                 "family": f"{spec.family}-{basis}", "d_mlp": width,
@@ -506,7 +509,7 @@ def package_models(config: dict, specs: dict[str, ModelSpec]) -> dict[str, Packa
     sources = config.get("sources") or {}
     out: dict[str, PackageModel] = {}
     for spec in specs.values():
-        if spec.source_kind != "package":
+        if spec.source_kind != "package" or spec.basis is not None:  # a variant: same weights
             continue
         entry = catalog[spec.name]
         if entry["package"] not in sources:

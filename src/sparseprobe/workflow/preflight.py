@@ -108,9 +108,10 @@ def preflight_model(spec: ModelSpec, plan_only: bool = False) -> ModelSpec:
     if spec.source_kind == "package" and not (Path(spec.source) / "config.json").is_file():
         # unpacked by the workflow (rule unpack_model): checked once it is there
         if None in (spec.n_layers, spec.d_mlp):
+            width = "d_model (its residual stream: bases)" if spec.basis else "d_mlp"
             raise ConfigError(
                 f"model_catalog.{spec.base or spec.name}: a package model is unpacked by the "
-                f"workflow, so its n_layers and d_mlp must be declared to plan the first run")
+                f"workflow, so its n_layers and {width} must be declared to plan the first run")
         return spec
     try:
         path = model_config_path(spec)
