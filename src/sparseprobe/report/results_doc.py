@@ -248,13 +248,16 @@ PER_MODEL_RULES = ("model_summary", "neuron_tables", "plot_model", "neuron_case_
 
 
 def benchmark_table(run: Run) -> pl.DataFrame:
-    """Job seconds summed per rule from the run's results/benchmarks (wall clock per job)."""
+    """Job seconds summed per rule from the run's results/benchmarks (wall clock per job), the
+    jobs of the directory's other models (its basis variants and replicates too) left out."""
     rows = []
+    others = {r.model for r in model_runs(run.results, run.config)} - {run.model}
     for path in sorted((run.results / "benchmarks").rglob("*.tsv")):
         parts = path.relative_to(run.results / "benchmarks").parts
         rule = parts[0]
         other_model = (len(parts) >= 3 and parts[1] != run.model) or (
-            len(parts) == 2 and rule in PER_MODEL_RULES and path.stem != run.model)
+            len(parts) == 2 and (path.stem in others or (rule in PER_MODEL_RULES
+                                                         and path.stem != run.model)))
         if other_model:
             continue
         rows.append({"rule": rule, "s": float(pl.read_csv(path, separator="\t")["s"][-1])})
@@ -366,8 +369,10 @@ def render_results(model: Run, other: Run, n_neurons: int = 10) -> str:
         f"- **{model.model}**: `{model.config}`, results of commit `{model.commit()}`.",
         f"- **{other.model}**: `{other.config}`, results of commit `{other.commit()}`.",
         "",
-        "Regenerate: `sparseprobe results-doc --results results --config config/minilm.yaml "
-        "--compare ladder-7 --compare-results RESULTS_OF_THE_DEFAULT_RUN`.",
+        f"Regenerate: `sparseprobe results-doc --results RESULTS_OF_{model.model.upper()} "
+        f"--config '{model.config}' --model {model.model} --compare {other.model} "
+        f"--compare-results RESULTS_OF_{other.model.upper()} --compare-config '{other.config}' "
+        "--output docs/results.md`, each results directory made by the configs named above.",
         "",
         *headline_sections([model, other],
                            [model, *model_runs(model.results, model.config),
