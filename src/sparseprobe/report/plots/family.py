@@ -207,10 +207,12 @@ def family_scaling(models: pl.DataFrame, out: str | Path, svg: str | Path | None
                 label, color, style, marker = CONTROL_STYLE[kind]
                 ax.plot(every["n_parameters"], every[column], color=color, ls=style,
                         marker=marker, lw=1.2, label=label + " (mean)")
-        for x, y, n, total in every.select("n_parameters", "mean_f1_single",
-                                           "n_single_f1_ge_0_9", "n_features").rows():
-            ax.annotate(f"{n}/{total}", (x, y), textcoords="offset points", xytext=(0, 7),
-                        ha="center", fontsize=7.5, color=SERIES_COLORS["single"])
+        for x, y, k1, n, total in every.select("n_parameters", "mean_f1_single", "mean_f1_k1",
+                                               "n_single_f1_ge_0_9", "n_features").rows():
+            below = k1 is not None and k1 > y  # the top-1 line above: label under the point
+            ax.annotate(f"{n}/{total}", (x, y), textcoords="offset points",
+                        xytext=(0, -11 if below else 7), ha="center", va="center" if below
+                        else "baseline", fontsize=7.5, color=SERIES_COLORS["single"])
         ax.set_title("(A) all binary features: mean F1\n(labels: features whose best single "
                      "neuron reaches F1 $\\geq$ 0.9)")
         ax.set_ylabel("mean test F1")
