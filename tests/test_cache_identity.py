@@ -225,8 +225,16 @@ def test_fingerprint_inputs_wait_for_the_models_the_dag_builds(tmp_path):
 
     package = ModelSpec("minilm", "minilm", "package", "resources/models/minilm")
     assert fingerprint_inputs(package) == ["resources/models/minilm"]
-    ladder = ModelSpec("ladder-1", "ladder", "ladder", "results/ladder/ladder-1")
+    ladder = ModelSpec("ladder-1", "ladder", "ladder", "results/ladder/models/ladder-1")
     assert fingerprint_inputs(ladder) == ["results/ladder/models/ladder-1"]
+    # a checkpoint and a residual-stream variant wait for the directory ladder_train writes
+    checkpoint = ModelSpec("ladder-1@step9", "ladder", "ladder",
+                           "results/ladder/models/ladder-1/checkpoints/step9", base="ladder-1",
+                           checkpoint="step9")
+    resid = ModelSpec("ladder-1-resid", "ladder-resid", "ladder",
+                      "results/ladder/models/ladder-1", basis="resid")
+    assert fingerprint_inputs(checkpoint) == fingerprint_inputs(resid) == [
+        "results/ladder/models/ladder-1"]
     assert fingerprint_inputs(ModelSpec("p", "p", "hub", "EleutherAI/pythia-70m")) == []
 
 

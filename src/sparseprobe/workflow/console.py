@@ -28,6 +28,7 @@ STAGES = {
     "scaling_summary": "scaling table",
     "family_tables": "family tables",
     "training_summary": "training table",
+    "compare_bases": "compare bases",
     "plot_model": "figures and tables",
     "plot_family": "family figures",
     "plot_training": "training figures",
