@@ -52,3 +52,21 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     GPTNeoXForCausalLM(config).save_pretrained(out)
     fast.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """A working copy of the workflow with the tiny config (tests/workflow_fixture.py)."""
+    from workflow_fixture import make_workdir
+
+    return make_workdir(tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.fixture(scope="session")
+def completed(workdir: Path) -> Path:
+    """The tiny workflow run once per session: tests/test_report.py reads it first (it only adds
+    report.html), then tests/test_workflow.py plans, re-runs and extends it."""
+    from workflow_fixture import snakemake
+
+    snakemake(workdir)
+    return workdir

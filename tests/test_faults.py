@@ -19,7 +19,7 @@ import yaml
 import zarr
 
 from sources_fixture import django_wheel, sae_probes_wheel
-from test_workflow import tiny_config
+from workflow_fixture import tiny_config
 from sparseprobe.workflow.compare import trees_agree
 
 ROOT = Path(__file__).resolve().parent.parent

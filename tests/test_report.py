@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_workflow import completed, snakemake, workdir  # noqa: F401  (shared fixtures)
+from workflow_fixture import snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -73,7 +73,7 @@ def with_script(report: Path, out: Path, script: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def report(completed: Path) -> Path:  # noqa: F811
+def report(completed: Path) -> Path:
     snakemake(completed, "--report", "report.html")
     return completed / "report.html"
 

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from sources_fixture import django_wheel, sae_probes_wheel
-from test_workflow import tiny_config
+from workflow_fixture import tiny_config
 
 from sparseprobe.probing.results import check_schema
 

@@ -1,12 +1,10 @@
-"""End to end: the real Snakefile on a tiny config (two tiny ladder models, two datasets)."""
+"""End to end: the real Snakefile on a tiny config (two tiny ladder models, two datasets;
+tests/workflow_fixture.py). The run itself is the session fixture ``completed`` (conftest.py),
+shared with tests/test_report.py; tests here that change the working copy run after those."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -14,76 +12,13 @@ import pytest
 import yaml
 
 from dag_counts import job_counts
-from sources_fixture import django_wheel, sae_probes_wheel
-
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from workflow_fixture import snakemake
 
 pytestmark = pytest.mark.workflow
 
 
-def tiny_config(sources: dict) -> dict:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["sources"] = sources
-    config["datasets"] = {
-        "languages": {"builder": "natural_language", "languages": ["en", "fr", "de"],
-                      "examples_per_language": 16, "chars_per_example": 80,
-                      "aggregation": "mean", "context_tokens": 32},
-        "compounds": {"builder": "compound_words", "features": ["high-school", "credit-card"],
-                      "examples_per_feature": 60, "aggregation": "last", "context_tokens": 16},
-    }
-    config["ladder"].update(
-        vocab_size=300,
-        corpus={"background_sae_probes": ["161_agnews_0"], "background_languages": ["ca"],
-                "background_chars": 20000},
-        training={"context_length": 32, "tokens": 3000, "batch_size": 4, "learning_rate": 0.003,
-                  "warmup_fraction": 0.1, "weight_decay": 0.01, "seed": 0},
-        rungs={"tiny-1": {"d_model": 16, "n_layers": 1, "n_heads": 2},
-               "tiny-2": {"d_model": 16, "n_layers": 2, "n_heads": 2}},
-    )
-    config["models"] = ["tiny-1", "tiny-2"]
-    config["probing"]["k"] = [1, 2, 4, 16]
-    config["neurons"] = {"case_studies": 2, "contexts": 5}
-    config["ablation"] = {"features": {"languages": ["fr"]}, "sequences_per_class": 3,
-                          "tokens": 24}
-    return config
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "report"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    wheels = work / "resources" / "sources"
-    wheels.mkdir(parents=True)
-    sources = {
-        "django": {"package": "django", "version": "0", "sha256":
-                   django_wheel(wheels / "django.pkg")},
-        "sae_probes": {"package": "sae-probes", "version": "0", "sha256":
-                       sae_probes_wheel(wheels / "sae_probes.pkg")},
-    }
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(sources)))
-    return work
-
-
-def snakemake(work: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
 def mtimes(work: Path, pattern: str) -> dict[str, float]:
     return {str(p.relative_to(work)): p.stat().st_mtime_ns for p in work.glob(pattern)}
-
-
-@pytest.fixture(scope="module")
-def completed(workdir: Path) -> Path:
-    snakemake(workdir)
-    return workdir
 
 
 def test_full_run_outputs(completed: Path):
