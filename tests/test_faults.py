@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 import zarr
 
-from sources_fixture import django_wheel, sae_probes_wheel
-from workflow_fixture import tiny_config
+from workflow_fixture import make_workdir, tiny_config
 from sparseprobe.workflow.compare import trees_agree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,19 +100,7 @@ def assert_same_as(reference: Path, work: Path) -> None:
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory) -> tuple[Path, Path]:
     """A completed small run (the working directory) and a copy of its results (reference)."""
-    work = tmp_path_factory.mktemp("faults")
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "report", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    wheels = work / "resources" / "sources"
-    wheels.mkdir(parents=True)
-    sources = {
-        "django": {"package": "django", "version": "0", "sha256":
-                   django_wheel(wheels / "django.pkg")},
-        "sae_probes": {"package": "sae-probes", "version": "0", "sha256":
-                       sae_probes_wheel(wheels / "sae_probes.pkg")},
-    }
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(small_config(sources)))
+    work = make_workdir(tmp_path_factory.mktemp("faults"), small_config, extra=("profiles",))
     run(work)
     reference = tmp_path_factory.mktemp("reference") / "results"
     shutil.copytree(work / "results", reference)

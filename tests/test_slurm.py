@@ -27,8 +27,7 @@ import polars as pl
 import pytest
 import yaml
 
-from sources_fixture import django_wheel, sae_probes_wheel
-from workflow_fixture import tiny_config
+from workflow_fixture import make_workdir, tiny_config
 
 from sparseprobe.probing.results import check_schema
 
@@ -95,26 +94,14 @@ def slurm_cluster():
                 assert down.returncode == 0, down.stderr
 
 
-def make_workdir(work: Path) -> Path:
-    """The workflow, the tiny config of tests/test_workflow.py and the repository's profiles."""
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    wheels = work / "resources" / "sources"
-    wheels.mkdir(parents=True)
-    sources = {
-        "django": {"package": "django", "version": "0",
-                   "sha256": django_wheel(wheels / "django.pkg")},
-        "sae_probes": {"package": "sae-probes", "version": "0",
-                       "sha256": sae_probes_wheel(wheels / "sae_probes.pkg")},
-    }
+def slurm_config(sources: dict) -> dict:
+    """The tiny config of tests/workflow_fixture.py without neuron case studies and ablation:
+    they add jobs but nothing about scheduling (the SLURM plugin polls every ~10-20 s per step
+    of the DAG), so they are left out to keep the test short."""
     config = tiny_config(sources)
-    # neuron case studies and ablation add jobs but nothing about scheduling: left out to keep
-    # the test short (the SLURM plugin polls every ~10-20 s per step of the DAG)
     config["neurons"] = {"case_studies": 0}
     config["ablation"] = {"features": {}}
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    return work
+    return config
 
 
 def scontrol_job(jobid: str) -> dict[str, str]:
@@ -133,7 +120,8 @@ def mem_mb(value: str) -> int:
 def slurm_run(slurm_cluster, tmp_path_factory) -> tuple[Path, str]:
     """The tiny workflow through `--workflow-profile profiles/slurm`; only the polling knobs of a
     test cluster are given on the command line (squeue: there is no accounting database)."""
-    work = make_workdir(tmp_path_factory.mktemp("slurm_workflow"))
+    work = make_workdir(tmp_path_factory.mktemp("slurm_workflow"), slurm_config,
+                        extra=("profiles",))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "SLURM_CONF": "/var/tmp/sparseprobe-slurm/etc/slurm.conf"}
     cmd = ["timeout", "-k", "30", "900", sys.executable, "-m", "snakemake",

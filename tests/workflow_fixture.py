@@ -45,9 +45,14 @@ def tiny_config(sources: dict) -> dict:
     return config
 
 
-def make_workdir(work: Path) -> Path:
-    """A copy of the workflow in ``work`` with the tiny config (its sources: two built wheels)."""
-    for item in ("Snakefile", "rules", "scripts", "src", "config", "envs", "report"):
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "src", "config", "envs", "report")
+
+
+def make_workdir(work: Path, config_of=None, extra: tuple[str, ...] = ()) -> Path:
+    """A copy of the workflow (and the ``extra`` repository folders, e.g. profiles) in ``work``
+    whose config/config.yaml is ``config_of(sources)`` (default :func:`tiny_config`), the
+    sources being two built wheels."""
+    for item in (*WORKFLOW_FILES, *extra):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     wheels = work / "resources" / "sources"
@@ -58,7 +63,8 @@ def make_workdir(work: Path) -> Path:
         "sae_probes": {"package": "sae-probes", "version": "0", "sha256":
                        sae_probes_wheel(wheels / "sae_probes.pkg")},
     }
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(sources)))
+    config = (config_of or tiny_config)(sources)
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return work
 
 
