@@ -8,7 +8,7 @@ validated dict into the frozen dataclasses the stages take. Importing this modul
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sparseprobe.errors import SparseProbeError
 
@@ -222,25 +222,29 @@ def ladder_checkpoint_steps(ladder: dict) -> list[int]:
     if missing:
         raise ConfigError(f"ladder.checkpoints: ladder.training needs {missing} to place the "
                           f"checkpoints (fractions of its steps)")
-    steps = training["tokens"] // (training["batch_size"] * training["context_length"])
+    steps = _ladder_steps(training)
     return sorted({max(1, round(fraction * steps)) for fraction in fractions} - {steps})
 
 
-def _ladder_specs(ladder: dict, name: str, rung: str, seed: int, seeds: list[int]
-                  ) -> list[ModelSpec]:
-    """Ladder model ``name`` (rung ``rung`` trained with ``seed``) and, with
-    ``ladder.checkpoints``, its saved checkpoints first: ``{name}@step{N}`` (base ``name``),
-    the model itself then being the sweep's last checkpoint."""
+def _ladder_steps(training: dict) -> int:
+    """Optimizer steps of a ladder model, as ``TrainingSpec.steps`` counts them."""
+    return training["tokens"] // (training["batch_size"] * training["context_length"])
+
+
+def _ladder_specs(ladder: dict, name: str, rung: str, seed: int, seeds: list[int],
+                  steps: list[int]) -> list[ModelSpec]:
+    """Ladder model ``name`` (rung ``rung`` trained with ``seed``) and, with checkpoint
+    ``steps`` (:func:`ladder_checkpoint_steps`), its saved checkpoints first:
+    ``{name}@step{N}`` (base ``name``), the model itself then being the sweep's last
+    checkpoint."""
     shape = ladder["rungs"][rung]
     family = ladder.get("family", "ladder")
     common = dict(family=family if seed == seeds[0] else f"{family}{SEED_SUFFIX}{seed}",
                   source_kind="ladder", n_layers=shape["n_layers"],
                   d_mlp=shape.get("d_mlp", 4 * shape["d_model"]))
-    steps = ladder_checkpoint_steps(ladder)
     if not steps:
         return [ModelSpec(name=name, source=ladder_model_dir(name), **common)]
-    training = ladder["training"]
-    last = training["tokens"] // (training["batch_size"] * training["context_length"])
+    last = _ladder_steps(ladder["training"])
     return [ModelSpec(name=f"{name}{CHECKPOINT_SEPARATOR}step{step}",
                       source=f"{ladder_model_dir(name)}/checkpoints/step{step}", base=name,
                       checkpoint=f"step{step}", **common) for step in steps] + [
@@ -289,12 +293,14 @@ def _declared(config: dict) -> dict[str, list[ModelSpec]]:
     """Declared name (rung or catalogue entry) -> the specs it stands for."""
     declared: dict[str, list[ModelSpec]] = {}
     ladder = config.get("ladder") or {}
-    seeds = ladder_seeds(ladder)
-    for name, (rung, seed) in ladder_replicates(ladder).items():
-        declared.setdefault(rung, []).extend(_ladder_specs(ladder, name, rung, seed, seeds))
+    seeds, steps = ladder_seeds(ladder), ladder_checkpoint_steps(ladder)
+    replicates = ladder_replicates(ladder)
+    for name, (rung, seed) in replicates.items():
+        declared.setdefault(rung, []).extend(
+            _ladder_specs(ladder, name, rung, seed, seeds, steps))
     v0 = bool(config.get("pythia_v0", False))
     for name, entry in (config.get("model_catalog") or {}).items():
-        if name in declared or name in ladder_replicates(ladder):
+        if name in declared or name in replicates:
             raise ConfigError(f"model_catalog.{name}: the name is already a ladder rung")
         revisions = entry.get("revisions")
         if revisions:
@@ -402,7 +408,7 @@ def with_bases(chosen: dict[str, ModelSpec], config: dict) -> dict[str, ModelSpe
     if not extra:
         return chosen
     ladder = config.get("ladder") or {}
-    replicates = ladder_replicates(ladder) if ladder.get("rungs") else {}
+    replicates = ladder_replicates(ladder)
     catalog = config.get("model_catalog") or {}
     out: dict[str, ModelSpec] = {}
     for key, spec in chosen.items():
@@ -413,10 +419,9 @@ def with_bases(chosen: dict[str, ModelSpec], config: dict) -> dict[str, ModelSpe
             else:  # declared (a package model before its first unpack), else the preflight's
                 entry = catalog.get((spec.base or spec.name).removesuffix(V0_SUFFIX), {})
                 width = entry.get("d_model")
-            variant = ModelSpec(**{
-                **spec.__dict__, "name": basis_key(key, basis), "basis": basis,
-                "family": f"{spec.family}-{basis}", "d_mlp": width,
-                "base": None if spec.base is None else basis_key(spec.base, basis)})
+            variant = replace(spec, name=basis_key(key, basis), basis=basis,
+                              family=f"{spec.family}-{basis}", d_mlp=width,
+                              base=None if spec.base is None else basis_key(spec.base, basis))
             out[variant.name] = variant
     return out
 

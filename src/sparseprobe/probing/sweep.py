@@ -514,8 +514,9 @@ def cross_validate(activations: np.ndarray, splits: list[FeatureSplit], swept: l
     quiet = replace(settings, bootstrap=0)
     fold_rows: list[dict[tuple, list[dict]]] = [{} for _ in splits]
     for j in range(max(split.n_folds for split in splits)):
-        usable = [(i, split.fold(j)) for i, split in enumerate(splits)
-                  if split.folds is not None and split.fold(j).scorable()]
+        held_out = [(i, split.fold(j)) for i, split in enumerate(splits)
+                    if split.folds is not None]
+        usable = [(i, fold) for i, fold in held_out if fold.scorable()]
         if not usable:
             continue
         datas = shared_feature_data(activations, [split for _, split in usable])
